@@ -1,0 +1,136 @@
+#include "common/json_fields.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace lmsim {
+
+JsonObject::JsonObject(const nlohmann::json& value, std::string file, std::string path)
+    : value_(value), file_(std::move(file)), path_(std::move(path)) {
+    if (!value_.is_object())
+        throw InputError(fmt::format("{}: {}: expected a JSON object, found {}", file_,
+                                     path_.empty() ? "/" : path_, value_.type_name()));
+}
+
+nlohmann::json JsonObject::parse_file(const std::string& file) {
+    std::ifstream in(file);
+    if (!in) throw InputError(fmt::format("{}: cannot open file", file));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    try {
+        return nlohmann::json::parse(buffer.str());
+    } catch (const nlohmann::json::parse_error& e) {
+        throw InputError(fmt::format("{}: invalid JSON: {}", file, e.what()));
+    }
+}
+
+std::string JsonObject::where(const std::string& key) const {
+    return fmt::format("{}: {}/{}", file_, path_, key);
+}
+
+bool JsonObject::has(const std::string& key) const { return value_.contains(key); }
+
+const nlohmann::json& JsonObject::at(const std::string& key, const char* expected) const {
+    if (!value_.contains(key))
+        throw InputError(fmt::format("{}: missing key, expected {}", where(key), expected));
+    return value_.at(key);
+}
+
+long long JsonObject::get_int(const std::string& key, long long min_value,
+                              long long max_value) const {
+    const auto& v = at(key, "an integer");
+    if (!v.is_number_integer())
+        throw InputError(fmt::format("{}: expected an integer, found {} ({})", where(key),
+                                     v.type_name(), v.dump()));
+    long long x = v.get<long long>();
+    if (x < min_value || x > max_value)
+        throw InputError(fmt::format("{}: value {} out of range, expected {} to {}", where(key), x,
+                                     min_value, max_value));
+    return x;
+}
+
+long long JsonObject::get_int_or(const std::string& key, long long fallback, long long min_value,
+                                 long long max_value) const {
+    return has(key) ? get_int(key, min_value, max_value) : fallback;
+}
+
+double JsonObject::get_number(const std::string& key, double min_value, double max_value) const {
+    const auto& v = at(key, "a number");
+    if (!v.is_number())
+        throw InputError(fmt::format("{}: expected a number, found {} ({})", where(key),
+                                     v.type_name(), v.dump()));
+    double x = v.get<double>();
+    if (!(x >= min_value && x <= max_value))
+        throw InputError(fmt::format("{}: value {} out of range, expected {} to {}", where(key), x,
+                                     min_value, max_value));
+    return x;
+}
+
+double JsonObject::get_number_or(const std::string& key, double fallback, double min_value,
+                                 double max_value) const {
+    return has(key) ? get_number(key, min_value, max_value) : fallback;
+}
+
+bool JsonObject::get_bool_or(const std::string& key, bool fallback) const {
+    if (!has(key)) return fallback;
+    const auto& v = value_.at(key);
+    if (!v.is_boolean())
+        throw InputError(fmt::format("{}: expected true or false, found {} ({})", where(key),
+                                     v.type_name(), v.dump()));
+    return v.get<bool>();
+}
+
+std::string JsonObject::get_string(const std::string& key) const {
+    const auto& v = at(key, "a string");
+    if (!v.is_string())
+        throw InputError(fmt::format("{}: expected a string, found {} ({})", where(key),
+                                     v.type_name(), v.dump()));
+    return v.get<std::string>();
+}
+
+std::string JsonObject::get_string_or(const std::string& key, const std::string& fallback) const {
+    return has(key) ? get_string(key) : fallback;
+}
+
+JsonObject JsonObject::get_object(const std::string& key) const {
+    const auto& v = at(key, "an object");
+    return JsonObject(v, file_, path_ + "/" + key);
+}
+
+void JsonObject::require_known_keys(const std::vector<std::string>& known) const {
+    for (auto it = value_.begin(); it != value_.end(); ++it) {
+        if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+        std::string nearest;
+        std::size_t best = std::string::npos;
+        for (const auto& k : known) {
+            std::size_t d = edit_distance(it.key(), k);
+            if (d < best) best = d, nearest = k;
+        }
+        std::string hint = (!nearest.empty() && best <= std::max<std::size_t>(2, nearest.size() / 3))
+                               ? fmt::format(" (did you mean '{}'?)", nearest)
+                               : "";
+        throw InputError(fmt::format("{}: unknown key{}", where(it.key()), hint));
+    }
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace lmsim

@@ -1,0 +1,47 @@
+// lmsim: typed access to JSON objects with errors that name the file, the JSON path and what
+// was expected. Shared by model cards and (later) hardware configs.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lmsim {
+
+// A JSON object being read, with where it came from (file and JSON path such as "/mixer").
+class JsonObject {
+public:
+    JsonObject(const nlohmann::json& value, std::string file, std::string path);
+
+    // Load and parse a JSON file; throws InputError naming the file on I/O or syntax errors.
+    static nlohmann::json parse_file(const std::string& file);
+
+    bool has(const std::string& key) const;
+    long long get_int(const std::string& key, long long min_value, long long max_value) const;
+    long long get_int_or(const std::string& key, long long fallback, long long min_value,
+                         long long max_value) const;
+    double get_number(const std::string& key, double min_value, double max_value) const;
+    double get_number_or(const std::string& key, double fallback, double min_value,
+                         double max_value) const;
+    bool get_bool_or(const std::string& key, bool fallback) const;
+    std::string get_string(const std::string& key) const;
+    std::string get_string_or(const std::string& key, const std::string& fallback) const;
+    JsonObject get_object(const std::string& key) const;
+
+    // Every key of the object must be one of `known`; an unknown key gets an error that
+    // suggests the nearest known key.
+    void require_known_keys(const std::vector<std::string>& known) const;
+
+    std::string where(const std::string& key) const;  // "file: /path/key"
+    const std::string& file() const { return file_; }
+
+private:
+    const nlohmann::json& at(const std::string& key, const char* expected) const;
+    const nlohmann::json& value_;
+    std::string file_;
+    std::string path_;
+};
+
+// Edit distance, used to suggest the nearest valid key.
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace lmsim
