@@ -1,0 +1,320 @@
+#include "golden/int_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "golden/float_model.h"
+#include "golden/hadamard.h"
+
+namespace lmsim {
+namespace golden {
+
+std::vector<int64_t> rms_norm(const int32_t* x, int n, const RsqrtLut& lut, const int32_t* weight,
+                              const char* what) {
+    __int128 sum = 0;
+    for (int i = 0; i < n; ++i) sum += static_cast<int64_t>(x[i]) * x[i];
+    if (sum > static_cast<__int128>(INT64_MAX)) fx::throw_range(what, INT64_MAX, 64);
+    const int64_t r = lut.lookup(static_cast<int64_t>(sum));
+    std::vector<int64_t> y(n);
+    for (int i = 0; i < n; ++i) {
+        int64_t xr = (static_cast<int64_t>(x[i]) * r) >> fx::kRsqrtShift1;
+        y[i] = (xr * weight[i]) >> fx::kNormWeightShift;
+    }
+    return y;
+}
+
+namespace {
+
+template <int Bits>
+void gemm_kernel(const PackedWeights& w, const int32_t* xp, int shift, int acc_bits, int32_t* out,
+                 const char* what) {
+    const int G = fx::kWeightGroup, groups = w.groups();
+    const int64_t acc_max = fx::max_signed(acc_bits);
+    for (int r = 0; r < w.rows; ++r) {
+        int64_t acc = 0;
+        for (int g = 0; g < groups; ++g) {
+            const int32_t* xg = xp + g * G;
+            int64_t dot;
+            if constexpr (Bits == 4) {
+                // |x'| < 2^18 and |w| <= 8: a 128-term dot fits 32 bits.
+                const uint8_t* p = &w.data[(static_cast<std::size_t>(r) * w.cols + g * G) / 2];
+                int32_t d = 0;
+                for (int j = 0; j < G / 2; ++j) {
+                    int32_t lo = static_cast<int8_t>(static_cast<uint8_t>(p[j] << 4)) >> 4;
+                    int32_t hi = static_cast<int8_t>(p[j]) >> 4;
+                    d += lo * xg[2 * j] + hi * xg[2 * j + 1];
+                }
+                dot = d;
+            } else {
+                const int8_t* p = reinterpret_cast<const int8_t*>(&w.data[static_cast<std::size_t>(r) * w.cols + g * G]);
+                int64_t d = 0;
+                for (int j = 0; j < G; ++j) d += static_cast<int64_t>(p[j]) * xg[j];
+                dot = d;
+            }
+            acc += dot * w.scale(r, g);
+            if (fx::abs64(acc) > acc_max) fx::throw_range(what, acc, acc_bits);
+        }
+        int64_t y = acc >> shift;
+        fx::check_range(y, fx::kActivationBits, what);
+        out[r] = static_cast<int32_t>(y);
+    }
+}
+
+}  // namespace
+
+void gemm(const PackedWeights& w, const int8_t* xq, const uint8_t* xs, int shift, int acc_bits,
+          int32_t* out, const char* what) {
+    // x' = q << s: (x*w) << (s + s1) + (x*w) << (s + s2) == x' * w * (2^s1 + 2^s2) exactly.
+    std::vector<int32_t> xp(w.cols);
+    for (int c = 0; c < w.cols; ++c) xp[c] = static_cast<int32_t>(xq[c]) << xs[c / fx::kGroup];
+    if (w.bits == 4) gemm_kernel<4>(w, xp.data(), shift, acc_bits, out, what);
+    else gemm_kernel<8>(w, xp.data(), shift, acc_bits, out, what);
+}
+
+}  // namespace golden
+
+namespace {
+template <typename T>
+std::vector<int64_t> widen(const T* p, std::size_t n) {
+    return std::vector<int64_t>(p, p + n);
+}
+}  // namespace
+
+IntModel::IntModel(const QuantizedModel& model) : m_(model) { reset(); }
+
+void IntModel::reset() {
+    const ModelCard& c = m_.card;
+    const int G = fx::kGroup;
+    IntLayerState s;
+    s.conv_q.assign(3 * static_cast<std::size_t>(c.conv_dim()), 0);
+    s.conv_s.assign(3 * static_cast<std::size_t>(c.conv_dim()) / G, 0);
+    s.h_q.assign(static_cast<std::size_t>(c.d_state) * c.d_inner(), 0);
+    s.h_s.assign(static_cast<std::size_t>(c.d_state) * c.d_inner() / G, 0);
+    state_.assign(c.n_layer, s);
+}
+
+std::vector<int32_t> IntModel::embed(int token) const {
+    const int D = m_.card.d_model;
+    std::vector<int32_t> x(D);
+    for (int i = 0; i < D; ++i) {
+        int64_t v = fx::to_fixed(m_.embedding[static_cast<std::size_t>(token) * D + i], fx::kResidualFrac);
+        fx::check_range(v, fx::kActivationBits, "embedding (Q.10)");
+        x[i] = static_cast<int32_t>(v);
+    }
+    return x;
+}
+
+std::vector<float> IntModel::logits(const std::vector<int32_t>& residual) const {
+    const ModelCard& c = m_.card;
+    std::vector<float> r(c.d_model);
+    for (int i = 0; i < c.d_model; ++i) r[i] = static_cast<float>(fx::from_fixed(residual[i], fx::kResidualFrac));
+    std::vector<float> y = FloatModel::rms_norm(r, m_.norm_f, c.norm_eps);
+    std::vector<float> out(c.vocab_size);
+    matvec(m_.lm_head.data(), y.data(), out.data(), c.vocab_size, c.d_model);
+    return out;
+}
+
+std::vector<float> IntModel::step(int token) {
+    std::vector<int32_t> x = embed(token);
+    IntLayerTrace trace;
+    for (int l = 0; l < m_.card.n_layer; ++l) {
+        layer_step(l, x, on_layer ? &trace : nullptr);
+        if (on_layer) on_layer(l, trace);
+    }
+    return logits(x);
+}
+
+void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTrace* trace) {
+    using namespace fx;
+    const ModelCard& c = m_.card;
+    const QuantLayer& L = m_.layers[layer];
+    const QuantSpec& spec = m_.spec;
+    IntLayerState& st = state_[layer];
+    const int D = c.d_model, Di = c.d_inner(), N = c.d_state, H = c.nheads(), P = c.headdim;
+    const int CD = c.conv_dim(), G = kGroup, abits = spec.gemm_bits();
+    if (trace) trace->clear();
+
+    // 1. RMSNorm1 -> activation quantizer (4 or 8 bits).
+    std::vector<int64_t> n1 = golden::rms_norm(residual.data(), D, m_.luts.rsqrt1,
+                                               L.norm1_weight.data(), "rmsnorm1 sum of squares");
+    std::vector<int8_t> aq(D);
+    std::vector<uint8_t> as(D / G);
+    quantize_groups(n1.data(), D, abits, aq.data(), as.data(), "rmsnorm1 output");
+
+    // 2. in_proj in stored-row order, scattered back to the natural order z | xBC | dt.
+    std::vector<int32_t> stored(c.d_in_proj()), zxbcdt(c.d_in_proj());
+    golden::gemm(L.in_proj, aq.data(), as.data(), spec.in_proj_shift(), spec.gemm_acc_bits(),
+                 stored.data(), "in_proj accumulator");
+    for (int r = 0; r < c.d_in_proj(); ++r) zxbcdt[L.in_proj_rows[r]] = stored[r];
+    const int32_t* z = zxbcdt.data();
+    const int32_t* xbc_in = z + Di;
+    const int32_t* dt_in = xbc_in + CD;
+
+    // 3. Quantize xBC to 8 bits, depthwise conv over [3 stored columns, new column].
+    std::vector<int8_t> xq(CD);
+    std::vector<uint8_t> xs(CD / G);
+    quantize_groups(xbc_in, CD, 8, xq.data(), xs.data(), "xBC before conv");
+    std::vector<int32_t> conv(CD);
+    for (int ch = 0; ch < CD; ++ch) {
+        const int g = ch / G;
+        int64_t acc = static_cast<int64_t>(L.conv_bias[ch]) << L.conv_bias_exp[g];
+        for (int d = 0; d < 4; ++d) {
+            int64_t v = d < 3 ? st.conv_q[static_cast<std::size_t>(d) * CD + ch] : xq[ch];
+            int vs = d < 3 ? st.conv_s[static_cast<std::size_t>(d) * (CD / G) + g] : xs[g];
+            acc += (v * L.conv_weight[static_cast<std::size_t>(d) * CD + ch])
+                   << (vs + L.conv_weight_exp[static_cast<std::size_t>(d) * (CD / G) + g]);
+            check_range(acc, kProductBits, "conv accumulator");
+        }
+        int64_t out = acc >> kConvShift;
+        check_range(out, kActivationBits, "conv output");
+        conv[ch] = static_cast<int32_t>(out);
+    }
+    // New conv state: the last three columns, each with its own exponents.
+    std::copy(st.conv_q.begin() + CD, st.conv_q.end(), st.conv_q.begin());
+    std::copy(xq.begin(), xq.end(), st.conv_q.begin() + 2 * CD);
+    std::copy(st.conv_s.begin() + CD / G, st.conv_s.end(), st.conv_s.begin());
+    std::copy(xs.begin(), xs.end(), st.conv_s.begin() + 2 * (CD / G));
+
+    // 4. SiLU LUT on [conv(xBC), z], 8-bit quantization, split into x, B, C, z.
+    const int CS = CD + Di;
+    std::vector<int64_t> silu(CS);
+    for (int i = 0; i < CD; ++i) silu[i] = m_.luts.silu.lookup(conv[i]);
+    for (int i = 0; i < Di; ++i) silu[CD + i] = m_.luts.silu.lookup(z[i]);
+    std::vector<int8_t> uq(CS);
+    std::vector<uint8_t> us(CS / G);
+    quantize_groups(silu.data(), CS, 8, uq.data(), us.data(), "SiLU output");
+    const int8_t *x_q = uq.data(), *B_q = x_q + Di, *C_q = B_q + N, *z_q = C_q + N;
+    const uint8_t *x_s = us.data(), *B_s = x_s + Di / G, *C_s = B_s + N / G, *z_s = C_s + N / G;
+
+    // 5. dt + bias, softplus LUT, 8-bit quantization in groups of 8 heads.
+    std::vector<int64_t> dt_sp(H);
+    for (int h = 0; h < H; ++h) {
+        int64_t v = dt_in[h] + (static_cast<int64_t>(L.dt_bias[h]) << L.dt_bias_exp[h / G]);
+        check_range(v, kActivationBits, "dt + bias");
+        dt_sp[h] = m_.luts.softplus.lookup(v);
+    }
+    std::vector<int8_t> dtq(H);
+    std::vector<uint8_t> dts(H / G);
+    quantize_groups(dt_sp.data(), H, 8, dtq.data(), dts.data(), "softplus output");
+
+    // 6. dA = exp((dt*A) >> 10), 8-bit.
+    std::vector<int64_t> dA_pre(H);
+    for (int h = 0; h < H; ++h)
+        dA_pre[h] = m_.luts.exp.lookup(shifted_product(dtq[h], L.A[h], dts[h / G] + L.A_exp[h / G],
+                                                       kDtAShift, kProductBits, "dt*A"));
+    std::vector<int8_t> dAq(H);
+    std::vector<uint8_t> dAs(H / G);
+    quantize_groups(dA_pre.data(), H, 8, dAq.data(), dAs.data(), "exp output");
+
+    // 7. dB[n, h] = (dt*B) << (dts + Bs), 8-bit in groups of 8 heads for each n.
+    std::vector<int64_t> dB(static_cast<std::size_t>(N) * H);
+    for (int n = 0; n < N; ++n)
+        for (int h = 0; h < H; ++h) {
+            int64_t p = (static_cast<int64_t>(dtq[h]) * B_q[n]) << (dts[h / G] + B_s[n / G]);
+            check_range(p, kProductBits, "dt*B");
+            dB[static_cast<std::size_t>(n) * H + h] = p;
+        }
+    std::vector<int8_t> dBq(dB.size());
+    std::vector<uint8_t> dBs(dB.size() / G);
+    quantize_groups(dB.data(), static_cast<int>(dB.size()), 8, dBq.data(), dBs.data(), "dB");
+
+    // 8. x*D skip.
+    std::vector<int64_t> xD(Di);
+    for (int ch = 0; ch < Di; ++ch) {
+        const int h = ch / P;
+        xD[ch] = shifted_product(x_q[ch], L.D[h], x_s[ch / G] + L.D_exp[h / G], kUdShift,
+                                 kProductBits, "x*D");
+    }
+
+    // 9. h = (dA*h_prev) >> 6 + (dB*x) >> 11 over [N, d_inner]; requantized in two layouts.
+    std::vector<int32_t> h_new(static_cast<std::size_t>(N) * Di);
+    for (int n = 0; n < N; ++n)
+        for (int ch = 0; ch < Di; ++ch) {
+            const int h = ch / P;
+            const std::size_t i = static_cast<std::size_t>(n) * Di + ch;
+            int64_t dah = shifted_product(dAq[h], st.h_q[i],
+                                          dAs[h / G] + st.h_s[static_cast<std::size_t>(n) * (Di / G) + ch / G],
+                                          kDahShift, kProductBits, "dA*h");
+            const std::size_t bi = static_cast<std::size_t>(n) * H + h;
+            int64_t dbx = shifted_product(dBq[bi], x_q[ch], dBs[bi / G] + x_s[ch / G], kDbuShift,
+                                          kDbuProductBits, "dB*x");
+            int64_t sum = dah + dbx;
+            check_range(sum, kActivationBits, "h = dA*h + dB*x");
+            h_new[i] = static_cast<int32_t>(sum);
+        }
+    // Layout 1 (stored state): groups of 8 along d_inner.
+    quantize_groups(h_new.data(), N * Di, 8, st.h_q.data(), st.h_s.data(), "h (layout 1)");
+    // Layout 2 (for C): transpose to [d_inner, N], groups of 8 along N.
+    std::vector<int32_t> h_t(static_cast<std::size_t>(Di) * N);
+    for (int n = 0; n < N; ++n)
+        for (int ch = 0; ch < Di; ++ch) h_t[static_cast<std::size_t>(ch) * N + n] = h_new[static_cast<std::size_t>(n) * Di + ch];
+    std::vector<int8_t> h2q(h_t.size());
+    std::vector<uint8_t> h2s(h_t.size() / G);
+    quantize_groups(h_t.data(), Di * N, 8, h2q.data(), h2s.data(), "h (layout 2)");
+
+    // 10. y = (sum_nt (sum_8 h2*C) << (h2s + Cs)) >> 17 + xD, 8-bit.
+    std::vector<int64_t> y(Di);
+    for (int ch = 0; ch < Di; ++ch) {
+        int64_t acc = 0;
+        for (int nt = 0; nt < N / G; ++nt) {
+            int64_t accg = 0;
+            for (int k = 0; k < G; ++k)
+                accg += static_cast<int64_t>(h2q[static_cast<std::size_t>(ch) * N + nt * G + k]) * C_q[nt * G + k];
+            acc += accg << (h2s[static_cast<std::size_t>(ch) * (N / G) + nt] + C_s[nt]);
+            check_range(acc, kHtcAccBits, "h*C accumulator");
+        }
+        int64_t htc = acc >> kHtcShift;
+        check_range(htc, kActivationBits, "h*C");
+        y[ch] = htc + xD[ch];
+        check_range(y[ch], kActivationBits, "y = h*C + x*D");
+    }
+    std::vector<int8_t> yq(Di);
+    std::vector<uint8_t> ys(Di / G);
+    quantize_groups(y.data(), Di, 8, yq.data(), ys.data(), "y");
+
+    // 11. yz = (y * SiLU(z)) >> 10.
+    std::vector<int32_t> yz(Di);
+    for (int ch = 0; ch < Di; ++ch)
+        yz[ch] = shifted_product(yq[ch], z_q[ch], ys[ch / G] + z_s[ch / G], kYzShift, kProductBits, "y*z");
+
+    // 12. RMSNorm2 [-> online Hadamard] -> quantizer -> out_proj -> residual add.
+    std::vector<int64_t> n2 = golden::rms_norm(yz.data(), Di, m_.luts.rsqrt2, L.norm2_weight.data(),
+                                               "rmsnorm2 sum of squares");
+    if (spec.rotation == Rotation::OfflineOnline) {
+        hadamard_transform(n2.data(), Di);
+        for (auto& v : n2) v >>= L.online_hadamard_shift;
+    }
+    std::vector<int8_t> oq(Di);
+    std::vector<uint8_t> os(Di / G);
+    quantize_groups(n2.data(), Di, abits, oq.data(), os.data(), "rmsnorm2 output");
+    std::vector<int32_t> out(D);
+    golden::gemm(L.out_proj, oq.data(), os.data(), spec.out_proj_shift(), spec.gemm_acc_bits(),
+                 out.data(), "out_proj accumulator");
+    for (int i = 0; i < D; ++i) {
+        int64_t v = static_cast<int64_t>(residual[i]) + out[i];
+        check_range(v, kActivationBits, "residual add");
+        residual[i] = static_cast<int32_t>(v);
+    }
+
+    if (trace) {
+        auto& t = *trace;
+        t["rmsnorm1_q"] = widen(aq.data(), aq.size());
+        t["rmsnorm1_s"] = widen(as.data(), as.size());
+        t["in_proj_out"] = widen(zxbcdt.data(), zxbcdt.size());
+        t["conv_out"] = widen(conv.data(), conv.size());
+        t["silu_q"] = widen(uq.data(), uq.size());
+        t["silu_s"] = widen(us.data(), us.size());
+        t["dt_q"] = widen(dtq.data(), dtq.size());
+        t["dA_q"] = widen(dAq.data(), dAq.size());
+        t["dB_q"] = widen(dBq.data(), dBq.size());
+        t["h_q"] = widen(st.h_q.data(), st.h_q.size());
+        t["h_s"] = widen(st.h_s.data(), st.h_s.size());
+        t["y_q"] = widen(yq.data(), yq.size());
+        t["yz"] = widen(yz.data(), yz.size());
+        t["rmsnorm2_q"] = widen(oq.data(), oq.size());
+        t["out_proj_out"] = widen(out.data(), out.size());
+        t["residual_out"] = widen(residual.data(), residual.size());
+    }
+}
+
+}  // namespace lmsim
