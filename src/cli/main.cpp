@@ -1,1 +1,31 @@
-int main() { return 0; }
+// lmsim: command-line entry point. Each subcommand lives in its own file under src/cli/.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"lmsim: cycle-accurate simulator of the LightMamba FPGA accelerator"};
+    app.require_subcommand(1);
+    lmsim::cli::add_golden_command(app);
+    lmsim::cli::add_quality_command(app);
+    lmsim::cli::add_bench_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    } catch (const lmsim::InputError& e) {
+        std::cerr << "lmsim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const lmsim::RangeError& e) {
+        std::cerr << "lmsim: arithmetic range error: " << e.what() << "\n";
+        return 3;
+    } catch (const std::exception& e) {
+        std::cerr << "lmsim: internal error: " << e.what() << "\n";
+        return 4;
+    }
+    return 0;
+}

@@ -1,0 +1,77 @@
+// lmsim bench golden: speed and peak memory of the golden model's decode (a benchmark, not a
+// test). Figures go to docs/performance.md with the command that produced them.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "golden/float_model.h"
+#include "golden/int_model.h"
+#include "model/ptq.h"
+
+namespace lmsim::cli {
+namespace {
+
+struct BenchGoldenArgs {
+    ModelArgs model;
+    std::string precision = "w4a4", rotation = "offline";
+    int tokens = 3;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void run_bench_golden(const BenchGoldenArgs& a) {
+    if (a.tokens < 1) throw InputError("--tokens must be >= 1");
+    auto source = a.model.open();
+    const ModelCard& card = source->card();
+    auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<ModelWeights> fw;
+    std::unique_ptr<QuantizedModel> qm;
+    std::unique_ptr<Decoder> dec;
+    if (a.precision == "fp32") {
+        fw = std::make_unique<ModelWeights>(load_all_weights(*source));
+        dec = std::make_unique<FloatModel>(*fw);
+    } else {
+        QuantSpec spec;
+        spec.precision = parse_precision(a.precision);
+        spec.rotation = parse_rotation(a.rotation);
+        qm = std::make_unique<QuantizedModel>(quantize_model(*source, spec));
+        dec = std::make_unique<IntModel>(*qm);
+    }
+    double setup_s = seconds_since(t0);
+    std::vector<double> per_token;
+    for (int i = 0; i < a.tokens; ++i) {
+        auto t = std::chrono::steady_clock::now();
+        dec->step(i % card.vocab_size);
+        per_token.push_back(seconds_since(t));
+    }
+    double best = *std::min_element(per_token.begin(), per_token.end());
+    double mean = 0;
+    for (double s : per_token) mean += s;
+    mean /= per_token.size();
+    fmt::print("bench golden: {} {} ({}), rotation {}\n", card.name, a.precision, source->description(),
+               a.precision == "fp32" ? "n/a" : a.rotation);
+    fmt::print("  setup (weights{}):  {:.2f} s\n", a.precision == "fp32" ? "" : " + PTQ", setup_s);
+    fmt::print("  decode per token:   mean {:.3f} s, best {:.3f} s over {} tokens (one core)\n", mean, best, a.tokens);
+    if (qm) fmt::print("  packed GEMM weights: {:.1f} MB\n", qm->weight_bytes() / 1e6);
+    fmt::print("  peak resident memory: {:.2f} GB\n", peak_rss_bytes() / 1e9);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+    CLI::App* bench = app.add_subcommand("bench", "benchmarks that print speed figures");
+    bench->require_subcommand(1);
+    auto args = std::make_shared<BenchGoldenArgs>();
+    CLI::App* golden = bench->add_subcommand("golden", "decode speed and memory of the golden model");
+    args->model.add_to(golden);
+    golden->add_option("--precision", args->precision, "fp32 | w8a8 | w4a4")->capture_default_str();
+    golden->add_option("--rotation", args->rotation, "none | offline | offline+online")->capture_default_str();
+    golden->add_option("--tokens", args->tokens, "tokens to time")->capture_default_str();
+    golden->callback([args] { run_bench_golden(*args); });
+}
+
+}  // namespace lmsim::cli

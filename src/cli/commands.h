@@ -1,0 +1,29 @@
+// lmsim command line: one file per subcommand; main() only dispatches.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/weights.h"
+
+namespace lmsim::cli {
+
+// --model NAME [--seed S] | --weights FILE, shared by the commands that need a model.
+struct ModelArgs {
+    std::string model;
+    std::string weights;
+    uint64_t seed = 0;
+    void add_to(CLI::App* app);
+    std::unique_ptr<WeightSource> open() const;
+};
+
+std::vector<int32_t> parse_token_list(const std::string& text, const std::string& option);
+long peak_rss_bytes();
+
+void add_golden_command(CLI::App& app);
+void add_quality_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace lmsim::cli
