@@ -61,14 +61,40 @@ RsqrtLut build_rsqrt_lut(int channels, int in_frac, int out_frac, double eps, do
     // Sum of squares (integer domain) at the ends of the design range.
     auto sum_of = [&](double rms) { return channels * std::ldexp(rms * rms, 2 * in_frac); };
     double lo = sum_of(rms_min), hi = sum_of(rms_max);
-    double ratio = std::pow(hi / lo, 1.0 / T);
     const uint64_t entry_max = (uint64_t{1} << table_bits) - 1;
     lut.tables.resize(static_cast<std::size_t>(T) * E);
+    // Placement: table t aims to end at from_t * (hi / from_t)^(1 / (T - t)), from_0 = lo (table
+    // 0 starts at 0), from_t = alpha_t; bins are powers of two, rounded down or up per table
+    // (all 2^(T-1) choices are tried), the next table starts where the previous really ends,
+    // and the last table takes the smallest bin that reaches hi. The choice kept minimises the
+    // largest bin relative to the sum where it is used.
+    auto place = [&](unsigned mask, std::vector<int64_t>* alphas, std::vector<int>* denoms) {
+        double start = 0.0, worst = 0.0;
+        for (int t = 0; t < T; ++t) {
+            double from = t == 0 ? lo : start;
+            double aim = from * std::pow(hi / from, 1.0 / (T - t));
+            double bins = std::log2(std::max(1.0, (aim - start) / E));
+            int d = (mask >> t) & 1 ? static_cast<int>(std::ceil(bins)) : static_cast<int>(std::floor(bins));
+            if (t + 1 == T) d = std::max(0, static_cast<int>(std::ceil(std::log2(std::max(1.0, (hi - start) / E)))));
+            worst = std::max(worst, std::ldexp(1.0, d) / from);
+            if (alphas) alphas->push_back(static_cast<int64_t>(start));
+            if (denoms) denoms->push_back(d);
+            start += std::ldexp(static_cast<double>(E), d);
+        }
+        return worst;
+    };
+    unsigned best_mask = 0;
+    double best_worst = INFINITY;
+    for (unsigned mask = 0; mask < (1u << (T - 1)); ++mask) {
+        double w = place(mask, nullptr, nullptr);
+        if (w < best_worst) best_worst = w, best_mask = mask;
+    }
+    std::vector<int64_t> alphas;
+    std::vector<int> denoms;
+    place(best_mask, &alphas, &denoms);
     for (int t = 0; t < T; ++t) {
-        double start = t == 0 ? 0.0 : std::floor(lo * std::pow(ratio, t));
-        double end = lo * std::pow(ratio, t + 1);
-        int64_t alpha = static_cast<int64_t>(start);
-        int log2denom = std::max(0, static_cast<int>(std::ceil(std::log2((end - alpha) / E))));
+        int64_t alpha = alphas[t];
+        int log2denom = denoms[t];
         lut.alphas.push_back(alpha);
         lut.log2denoms.push_back(log2denom);
         std::vector<double> v(E);

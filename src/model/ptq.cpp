@@ -106,16 +106,21 @@ double quantize_weight_group(const double* w, int n, int bits, int8_t* q, uint8_
     double absmax = 0;
     for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(w[i]));
     const auto& scales = two_hot_scales();
-    // The error is smallest near the scale that just avoids clipping; try a window around it.
+    // Exact search over all pairs, nearest to the no-clipping scale first, abandoning a
+    // candidate as soon as its partial error exceeds the best so far (same result as brute
+    // force, far fewer operations).
     double threshold = absmax / (qmax + 0.5);
-    int first = 0;
-    while (first < static_cast<int>(scales.size()) && scales[first].scale < threshold) ++first;
-    int lo = std::max(0, first - 2), hi = std::min(static_cast<int>(scales.size()) - 1, first + 3);
+    std::vector<int> order(scales.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+        return std::fabs(std::log(scales[a].scale / std::max(threshold, 1e-300))) <
+               std::fabs(std::log(scales[b].scale / std::max(threshold, 1e-300)));
+    });
     double best = INFINITY;
-    int best_i = std::min(first, static_cast<int>(scales.size()) - 1);
-    for (int i = lo; i <= hi; ++i) {
+    int best_i = order[0];
+    for (int i : order) {
         double s = scales[i].scale, err = 0;
-        for (int k = 0; k < n; ++k) {
+        for (int k = 0; k < n && err < best; ++k) {
             double qv = std::clamp(std::nearbyint(w[k] / s), double(qmin), double(qmax));
             err += (w[k] - qv * s) * (w[k] - qv * s);
         }
