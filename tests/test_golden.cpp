@@ -1,0 +1,133 @@
+// The integer golden model: runs within the hardware's word widths, tracks the float reference,
+// is deterministic, and the reordered in_proj gives identical results.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "golden/float_model.h"
+#include "golden/int_model.h"
+#include "golden/metrics.h"
+#include "model/ptq.h"
+#include "model/safetensors.h"
+
+using namespace lmsim;
+
+namespace {
+std::unique_ptr<WeightSource> tiny() {
+    return open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
+}
+const std::vector<int32_t> kPrompt = {3, 1, 4, 1, 5, 9, 2, 6};
+}  // namespace
+
+TEST_CASE("golden model tracks the float reference on the tiny model", "[golden]") {
+    auto src = tiny();
+    ModelWeights w = load_all_weights(*src);
+    FloatModel fm(w);
+    Generation ref = generate(fm, kPrompt, 8);
+    struct Case { Precision p; Rotation r; double min_cosine; };
+    // Floors well below the measured values (docs/quantization.md) that still catch a broken
+    // datapath (a wrong shift or layout gives cosines near 0).
+    for (Case c : {Case{Precision::W8A8, Rotation::None, 0.99}, Case{Precision::W8A8, Rotation::OfflineOnline, 0.99},
+                   Case{Precision::W4A4, Rotation::None, 0.85}, Case{Precision::W4A4, Rotation::Offline, 0.80}}) {
+        QuantSpec spec;
+        spec.precision = c.p;
+        spec.rotation = c.r;
+        QuantizedModel qm = quantize_model(*src, spec);
+        IntModel im(qm);
+        Generation g = generate(im, kPrompt, 8, ref.decode_tokens);
+        LogitAgreement a = compare_logits(ref.decode_logits, g.decode_logits, w.card.vocab_size);
+        INFO(to_string(c.p) << " " << to_string(c.r) << " cosine " << a.mean_cosine);
+        CHECK(a.mean_cosine > c.min_cosine);
+    }
+}
+
+TEST_CASE("reordered in_proj rows give bit-identical results", "[golden][reorder]") {
+    auto src = tiny();
+    QuantSpec on, off;
+    off.reorder = false;
+    QuantizedModel qa = quantize_model(*src, on), qb = quantize_model(*src, off);
+    REQUIRE(qa.layers[0].in_proj_rows != qb.layers[0].in_proj_rows);
+    IntModel a(qa), b(qb);
+    Generation ga = generate(a, kPrompt, 4), gb = generate(b, kPrompt, 4);
+    CHECK(ga.decode_tokens == gb.decode_tokens);
+    CHECK(ga.decode_logits == gb.decode_logits);
+    for (int l = 0; l < qa.card.n_layer; ++l) {
+        CHECK(a.states()[l].h_q == b.states()[l].h_q);
+        CHECK(a.states()[l].conv_q == b.states()[l].conv_q);
+    }
+}
+
+TEST_CASE("reordered in_proj order follows the released design for mamba2-2.7b", "[reorder]") {
+    ModelCard c = find_model_card("mamba2-2.7b");
+    auto rows = reordered_in_proj_rows(c);
+    REQUIRE(rows.size() == 10576u);  // 1,322 tiles of 8
+    const int Di = 5120, N = 128;
+    // B, C first: 32 tiles.
+    CHECK(rows[0] == 2 * Di);
+    CHECK(rows[255] == 2 * Di + 2 * N - 1);
+    // Then head group 0: dt tile, then (x tile, z tile) x 64.
+    CHECK(rows[256] == 2 * Di + 2 * N);
+    CHECK(rows[263] == 2 * Di + 2 * N + 7);
+    CHECK(rows[264] == Di);      // x channel 0
+    CHECK(rows[272] == 0);       // z channel 0
+    CHECK(rows[280] == Di + 8);  // x channel 8
+    // Head group 1 starts after 32 + 129 tiles.
+    CHECK(rows[(32 + 129) * 8] == 2 * Di + 2 * N + 8);
+    std::vector<int32_t> sorted = rows;
+    std::sort(sorted.begin(), sorted.end());
+    for (int i = 0; i < 10576; ++i) REQUIRE(sorted[i] == i);
+}
+
+TEST_CASE("same seed gives identical synthetic weights and identical decodes", "[golden][determinism]") {
+    ModelCard c = find_model_card("mamba2-tiny");
+    SyntheticSpec s1, s2;
+    s1.seed = s2.seed = 42;
+    auto a = make_synthetic_weights(c, s1), b = make_synthetic_weights(c, s2);
+    CHECK(a->layer(2).in_proj == b->layer(2).in_proj);
+    CHECK(a->embedding() == b->embedding());
+    s2.seed = 43;
+    CHECK(make_synthetic_weights(c, s2)->layer(2).in_proj != a->layer(2).in_proj);
+    QuantizedModel qa = quantize_model(*a, QuantSpec{}), qb = quantize_model(*b, QuantSpec{});
+    IntModel ia(qa), ib(qb);
+    Generation ga = generate(ia, kPrompt, 6), gb = generate(ib, kPrompt, 6);
+    CHECK(ga.decode_logits == gb.decode_logits);
+    CHECK(ga.decode_tokens == gb.decode_tokens);
+}
+
+TEST_CASE("synthetic mamba2-130m decodes several tokens in every mode within the word widths", "[golden][130m]") {
+    SyntheticSpec s;
+    s.seed = 1;
+    auto src = make_synthetic_weights(find_model_card("mamba2-130m"), s);
+    for (Precision p : {Precision::W4A4, Precision::W8A8}) {
+        QuantSpec spec;
+        spec.precision = p;
+        spec.rotation = Rotation::OfflineOnline;
+        QuantizedModel qm = quantize_model(*src, spec);
+        IntModel im(qm);
+        Generation g = generate(im, {1, 2, 3}, 3);  // state carried over 6 steps
+        for (float v : g.decode_logits) REQUIRE(std::isfinite(v));
+        // The state really evolves.
+        bool nonzero = false;
+        for (int8_t v : im.states()[5].h_q) nonzero |= v != 0;
+        CHECK(nonzero);
+    }
+}
+
+TEST_CASE("rotation lowers the 4-bit weight error where a group holds outlier columns", "[rotation][quant]") {
+    // in_proj rows with two outlier input channels (as left by folding a norm weight with
+    // outliers): without rotation each 128-group's scale is set by its outlier.
+    const int rows = 64, cols = 512;
+    Rng rng(3);
+    std::vector<float> w(rows * cols);
+    for (auto& v : w) v = static_cast<float>(0.02 * rng.normal());
+    for (int r = 0; r < rows; ++r) {
+        w[r * cols + 17] *= 40;
+        w[r * cols + 300] *= 40;
+    }
+    double plain = 0, rotated = 0;
+    pack_weights(w, rows, cols, 4, 10, &plain);
+    Rotation1D rot = make_rotation(cols, 9);
+    for (int r = 0; r < rows; ++r) rot.apply(&w[r * cols]);  // orthogonal: same total energy
+    pack_weights(w, rows, cols, 4, 10, &rotated);
+    INFO("squared error plain " << plain << " rotated " << rotated);
+    CHECK(rotated < 0.5 * plain);
+}
