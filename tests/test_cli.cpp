@@ -1,0 +1,77 @@
+// The command line as a user meets it: exit codes, messages, and no half-written output.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "model/safetensors.h"
+
+namespace {
+struct Result {
+    int code;
+    std::string output;
+};
+Result run(const std::string& args) {
+    std::string cmd = std::string(LMSIM_BINARY) + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    int status = pclose(p);
+    return {WEXITSTATUS(status), out};
+}
+const std::string kTiny = std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors";
+const std::string kVectors = std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.vectors.safetensors";
+bool exists(const std::string& p) { return std::ifstream(p).good(); }
+}  // namespace
+
+TEST_CASE("lmsim golden fp32 reproduces the reference vectors file", "[cli]") {
+    std::string out = "/tmp/lmsim_cli_fp32.safetensors";
+    std::remove(out.c_str());
+    Result r = run("golden --weights " + kTiny + " --teacher-forcing " + kVectors +
+                   " --tokens 8 --precision fp32 --out " + out);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    lmsim::SafetensorsFile f(out);
+    auto mine = f.read_float("decode_logits", {8, 256});
+    lmsim::SafetensorsFile ref(kVectors);
+    auto theirs = ref.read_float("decode_logits", {8, 256});
+    for (int i = 0; i < 8 * 256; ++i) REQUIRE(std::fabs(mine[i] - theirs[i]) < 1e-3);
+    CHECK(f.read_int("input_ids", {1, 8}) == ref.read_int("input_ids", {1, 8}));
+}
+
+TEST_CASE("lmsim golden w4a4 writes JSON with a layer dump", "[cli]") {
+    std::string out = "/tmp/lmsim_cli_w4.json";
+    Result r = run("golden --model mamba2-tiny --seed 5 --prompt 1,2,3 --tokens 2 --precision w4a4 "
+                   "--dump-layer 2 --out " + out);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    std::ifstream f(out);
+    std::stringstream s;
+    s << f.rdbuf();
+    CHECK(s.str().find("\"layer2.h_q\"") != std::string::npos);
+    CHECK(s.str().find("\"decode_logits\"") != std::string::npos);
+}
+
+TEST_CASE("lmsim golden: bad input exits 2 with a clear message and writes nothing", "[cli][errors]") {
+    std::string out = "/tmp/lmsim_cli_bad.safetensors";
+    std::remove(out.c_str());
+    struct Case { std::string args, message; };
+    for (const Case& c : {
+             Case{"golden --model mamba2-tiny --prompt 1,x --out " + out, "'x' is not a token id"},
+             Case{"golden --model mamba2-tiny --prompt 1 --precision w3a3 --out " + out, "unknown precision 'w3a3'"},
+             Case{"golden --model mamba2-tiny --prompt 1 --rotation spin --out " + out, "unknown rotation 'spin'"},
+             Case{"golden --model nosuch --prompt 1 --out " + out, "unknown model 'nosuch'"},
+             Case{"golden --weights /nonexistent.safetensors --prompt 1 --out " + out, "cannot open file"},
+             Case{"golden --model mamba2-tiny --prompt 999 --out " + out, "outside the vocabulary"},
+             Case{"golden --model mamba2-tiny --prompt 1 --out /nonexistent/dir/x.json", "cannot write here"},
+             Case{"golden --model mamba2-tiny --prompt 1 --dump-layer 9 --out " + out, "--dump-layer 9"},
+         }) {
+        Result r = run(c.args);
+        INFO(c.args << "\n" << r.output);
+        CHECK(r.code == 2);
+        CHECK_THAT(r.output, Catch::Contains(c.message));
+        CHECK_FALSE(exists(out));
+    }
+}
