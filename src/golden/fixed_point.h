@@ -105,9 +105,12 @@ inline int quant_exponent(int64_t absmax, int bits) {
     return s < 0 ? 0 : (s > kMaxActExponent ? kMaxActExponent : s);
 }
 
-// Round half up by two arithmetic shifts, then saturate to `bits` signed [C Quant].
+// Round half up by two arithmetic shifts, then saturate to `bits` signed [C Quant]:
+// q = ((x >> (s - 1)) + 1) >> 1 for s > 0, q = x for s = 0. Written as ((2x >> s) + 1) >> 1,
+// which is the same integer for every s >= 0 (floor(2x / 2^s) = floor(x / 2^(s-1)), and
+// (2x + 1) >> 1 = x), so that it needs no branch and vectorises.
 inline int32_t quant_value(int64_t x, int s, int bits) {
-    int64_t q = s > 0 ? ((x >> (s - 1)) + 1) >> 1 : x;
+    int64_t q = (((x * 2) >> s) + 1) >> 1;
     const int64_t hi = max_signed(bits), lo = -hi - 1;
     return static_cast<int32_t>(q < lo ? lo : (q > hi ? hi : q));
 }
@@ -116,11 +119,13 @@ inline int32_t quant_value(int64_t x, int s, int bits) {
 // the 32-bit activation word, as the hardware's quantizer input does [C].
 template <typename In, typename Out>
 inline uint8_t quantize_group(const In* x, int n, int bits, Out* q, const char* what) {
-    int64_t absmax = 0;
+    int64_t hi = 0, lo = 0;
     for (int i = 0; i < n; ++i) {
-        int64_t a = abs64(static_cast<int64_t>(x[i]));
-        if (a > absmax) absmax = a;
+        int64_t v = static_cast<int64_t>(x[i]);
+        hi = v > hi ? v : hi;
+        lo = v < lo ? v : lo;
     }
+    const int64_t absmax = hi > -lo ? hi : -lo;
     check_range(absmax, kActivationBits, what);
     int s = quant_exponent(absmax, bits);
     for (int i = 0; i < n; ++i) q[i] = static_cast<Out>(quant_value(static_cast<int64_t>(x[i]), s, bits));

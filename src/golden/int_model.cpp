@@ -32,6 +32,8 @@ void gemm_kernel(const PackedWeights& w, const int32_t* xp, int shift, int acc_b
     const int64_t acc_max = fx::max_signed(acc_bits);
     for (int r = 0; r < w.rows; ++r) {
         int64_t acc = 0;
+        const uint8_t* s1 = &w.s1[static_cast<std::size_t>(r) * groups];
+        const uint8_t* s2 = &w.s2[static_cast<std::size_t>(r) * groups];
         for (int g = 0; g < groups; ++g) {
             const int32_t* xg = xp + g * G;
             int64_t dot;
@@ -51,7 +53,7 @@ void gemm_kernel(const PackedWeights& w, const int32_t* xp, int shift, int acc_b
                 for (int j = 0; j < G; ++j) d += static_cast<int64_t>(p[j]) * xg[j];
                 dot = d;
             }
-            acc += dot * w.scale(r, g);
+            acc += dot * ((int64_t{1} << s1[g]) + (int64_t{1} << s2[g]));
             if (fx::abs64(acc) > acc_max) fx::throw_range(what, acc, acc_bits);
         }
         int64_t y = acc >> shift;
@@ -227,43 +229,72 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     }
 
     // 9. h = (dA*h_prev) >> 6 + (dB*x) >> 11 over [N, d_inner]; requantized in two layouts.
-    std::vector<int32_t> h_new(static_cast<std::size_t>(N) * Di);
-    for (int n = 0; n < N; ++n)
-        for (int ch = 0; ch < Di; ++ch) {
-            const int h = ch / P;
-            const std::size_t i = static_cast<std::size_t>(n) * Di + ch;
-            int64_t dah = shifted_product(dAq[h], st.h_q[i],
-                                          dAs[h / G] + st.h_s[static_cast<std::size_t>(n) * (Di / G) + ch / G],
-                                          kDahShift, kProductBits, "dA*h");
+    // Operands are constant over a group of 8 channels (a group lies inside one head), so the
+    // inner loop is 8 lanes wide; range violations are collected as maxima and reported after
+    // the row.
+    Scratch& w = scratch_;
+    w.h.resize(static_cast<std::size_t>(N) * Di);
+    w.h2q.resize(w.h.size());
+    w.h2s.resize(w.h.size() / G);
+    const int64_t dah_max = max_signed(kProductBits), dbx_max = max_signed(kDbuProductBits),
+                  act_max = max_signed(kActivationBits);
+    for (int n = 0; n < N; ++n) {
+        const int8_t* hq = &st.h_q[static_cast<std::size_t>(n) * Di];
+        const uint8_t* hs = &st.h_s[static_cast<std::size_t>(n) * (Di / G)];
+        int32_t* out = &w.h[static_cast<std::size_t>(n) * Di];
+        int64_t max1 = 0, max2 = 0, max_sum = 0;
+        for (int g = 0; g < Di / G; ++g) {
+            const int h = g * G / P;
             const std::size_t bi = static_cast<std::size_t>(n) * H + h;
-            int64_t dbx = shifted_product(dBq[bi], x_q[ch], dBs[bi / G] + x_s[ch / G], kDbuShift,
-                                          kDbuProductBits, "dB*x");
-            int64_t sum = dah + dbx;
-            check_range(sum, kActivationBits, "h = dA*h + dB*x");
-            h_new[i] = static_cast<int32_t>(sum);
+            const int64_t a = dAq[h], b = dBq[bi];
+            const int sh1 = dAs[h / G] + hs[g], sh2 = dBs[bi / G] + x_s[g];
+            for (int k = 0; k < G; ++k) {
+                const int ch = g * G + k;
+                int64_t p1 = (a * hq[ch]) << sh1;
+                int64_t p2 = (b * x_q[ch]) << sh2;
+                int64_t sum = (p1 >> kDahShift) + (p2 >> kDbuShift);
+                max1 = std::max(max1, abs64(p1));
+                max2 = std::max(max2, abs64(p2));
+                max_sum = std::max(max_sum, abs64(sum));
+                out[ch] = static_cast<int32_t>(sum);
+            }
         }
+        if (max1 > dah_max) throw_range("dA*h", max1, kProductBits);
+        if (max2 > dbx_max) throw_range("dB*x", max2, kDbuProductBits);
+        if (max_sum > act_max) throw_range("h = dA*h + dB*x", max_sum, kActivationBits);
+    }
     // Layout 1 (stored state): groups of 8 along d_inner.
-    quantize_groups(h_new.data(), N * Di, 8, st.h_q.data(), st.h_s.data(), "h (layout 1)");
-    // Layout 2 (for C): transpose to [d_inner, N], groups of 8 along N.
-    std::vector<int32_t> h_t(static_cast<std::size_t>(Di) * N);
-    for (int n = 0; n < N; ++n)
-        for (int ch = 0; ch < Di; ++ch) h_t[static_cast<std::size_t>(ch) * N + n] = h_new[static_cast<std::size_t>(n) * Di + ch];
-    std::vector<int8_t> h2q(h_t.size());
-    std::vector<uint8_t> h2s(h_t.size() / G);
-    quantize_groups(h_t.data(), Di * N, 8, h2q.data(), h2s.data(), "h (layout 2)");
+    quantize_groups(w.h.data(), N * Di, 8, st.h_q.data(), st.h_s.data(), "h (layout 1)");
+    // Layout 2 (for C): groups of 8 along N, kept as 8 x 8 transposed tiles [N/8][d_inner][8]
+    // with exponents [N/8][d_inner].
+    int32_t column[kGroup];
+    for (int nt = 0; nt < N / G; ++nt)
+        for (int ch = 0; ch < Di; ++ch) {
+            for (int k = 0; k < G; ++k) column[k] = w.h[static_cast<std::size_t>(nt * G + k) * Di + ch];
+            const std::size_t tile = static_cast<std::size_t>(nt) * Di + ch;
+            w.h2s[tile] = quantize_group(column, G, 8, &w.h2q[tile * G], "h (layout 2)");
+        }
 
-    // 10. y = (sum_nt (sum_8 h2*C) << (h2s + Cs)) >> 17 + xD, 8-bit.
+    // 10. y = (sum_nt (sum_8 h2*C) << (h2s + Cs)) >> 17 + xD, 8-bit. The accumulation runs
+    // over nt in order for every channel, as in the hardware's HTC loop.
+    w.acc.assign(Di, 0);
+    int64_t overflow = 0;
+    const int64_t htc_max = max_signed(kHtcAccBits);
+    for (int nt = 0; nt < N / G; ++nt) {
+        const int8_t* c8 = &C_q[nt * G];
+        for (int ch = 0; ch < Di; ++ch) {
+            const int8_t* h8 = &w.h2q[(static_cast<std::size_t>(nt) * Di + ch) * G];
+            int32_t accg = 0;
+            for (int k = 0; k < G; ++k) accg += static_cast<int32_t>(h8[k]) * c8[k];
+            w.acc[ch] += static_cast<int64_t>(accg) << (w.h2s[static_cast<std::size_t>(nt) * Di + ch] + C_s[nt]);
+            overflow |= abs64(w.acc[ch]) > htc_max;
+        }
+        if (overflow)
+            for (int ch = 0; ch < Di; ++ch) check_range(w.acc[ch], kHtcAccBits, "h*C accumulator");
+    }
     std::vector<int64_t> y(Di);
     for (int ch = 0; ch < Di; ++ch) {
-        int64_t acc = 0;
-        for (int nt = 0; nt < N / G; ++nt) {
-            int64_t accg = 0;
-            for (int k = 0; k < G; ++k)
-                accg += static_cast<int64_t>(h2q[static_cast<std::size_t>(ch) * N + nt * G + k]) * C_q[nt * G + k];
-            acc += accg << (h2s[static_cast<std::size_t>(ch) * (N / G) + nt] + C_s[nt]);
-            check_range(acc, kHtcAccBits, "h*C accumulator");
-        }
-        int64_t htc = acc >> kHtcShift;
+        int64_t htc = w.acc[ch] >> kHtcShift;
         check_range(htc, kActivationBits, "h*C");
         y[ch] = htc + xD[ch];
         check_range(y[ch], kActivationBits, "y = h*C + x*D");

@@ -42,8 +42,16 @@ public:
     std::function<void(int, const IntLayerTrace&)> on_layer;
 
 private:
+    // Buffers of the SSM step, reused across layers and tokens.
+    struct Scratch {
+        std::vector<int32_t> h;
+        std::vector<int64_t> acc;
+        std::vector<int8_t> h2q;
+        std::vector<uint8_t> h2s;
+    };
     const QuantizedModel& m_;
     std::vector<IntLayerState> state_;
+    Scratch scratch_;
 };
 
 namespace golden {
