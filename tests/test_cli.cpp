@@ -75,3 +75,19 @@ TEST_CASE("lmsim golden: bad input exits 2 with a clear message and writes nothi
         CHECK_FALSE(exists(out));
     }
 }
+
+TEST_CASE("same seed, same command: identical output bytes", "[cli][determinism]") {
+    auto bytes = [](const std::string& p) {
+        std::ifstream f(p, std::ios::binary);
+        std::stringstream s;
+        s << f.rdbuf();
+        return s.str();
+    };
+    std::string a = "/tmp/lmsim_det_a.safetensors", b = "/tmp/lmsim_det_b.safetensors";
+    for (const std::string& out : {a, b}) {
+        Result r = run("golden --model mamba2-tiny --seed 11 --prompt 5,6,7 --tokens 3 --precision w4a4 --out " + out);
+        REQUIRE(r.code == 0);
+    }
+    CHECK(bytes(a) == bytes(b));
+    CHECK(bytes(a).size() > 1000);
+}

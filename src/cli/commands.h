@@ -22,7 +22,13 @@ struct ModelArgs {
 std::vector<int32_t> parse_token_list(const std::string& text, const std::string& option);
 long peak_rss_bytes();
 
+// Thrown by a command that ran to the end but must exit non-zero (e.g. a design over budget).
+struct CheckFailed {
+    int code;
+};
+
 void add_golden_command(CLI::App& app);
+void add_check_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 

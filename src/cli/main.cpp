@@ -13,10 +13,13 @@ int main(int argc, char** argv) {
     lmsim::cli::add_golden_command(app);
     lmsim::cli::add_quality_command(app);
     lmsim::cli::add_bench_command(app);
+    lmsim::cli::add_check_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
+    } catch (const lmsim::cli::CheckFailed& e) {
+        return e.code;
     } catch (const lmsim::InputError& e) {
         std::cerr << "lmsim: error: " << e.what() << "\n";
         return 2;

@@ -10,8 +10,9 @@
 
 namespace lmsim {
 
-JsonObject::JsonObject(const nlohmann::json& value, std::string file, std::string path)
-    : value_(value), file_(std::move(file)), path_(std::move(path)) {
+JsonObject::JsonObject(const nlohmann::json& value, std::string file, std::string path,
+                       const Provenance* provenance)
+    : value_(value), file_(std::move(file)), path_(std::move(path)), provenance_(provenance) {
     if (!value_.is_object())
         throw InputError(fmt::format("{}: {}: expected a JSON object, found {}", file_,
                                      path_.empty() ? "/" : path_, value_.type_name()));
@@ -30,7 +31,19 @@ nlohmann::json JsonObject::parse_file(const std::string& file) {
 }
 
 std::string JsonObject::where(const std::string& key) const {
-    return fmt::format("{}: {}/{}", file_, path_, key);
+    std::string pointer = path_ + "/" + key;
+    std::string file = file_;
+    if (provenance_) {
+        // The file that set this value, or failing that the nearest enclosing object's.
+        for (std::string p = pointer; !p.empty(); p = p.substr(0, p.find_last_of('/'))) {
+            auto it = provenance_->find(p);
+            if (it != provenance_->end()) {
+                file = it->second;
+                break;
+            }
+        }
+    }
+    return fmt::format("{}: {}", file, pointer);
 }
 
 bool JsonObject::has(const std::string& key) const { return value_.contains(key); }
@@ -99,7 +112,18 @@ std::string JsonObject::get_string_or(const std::string& key, const std::string&
 
 JsonObject JsonObject::get_object(const std::string& key) const {
     const auto& v = at(key, "an object");
-    return JsonObject(v, file_, path_ + "/" + key);
+    return JsonObject(v, file_, path_ + "/" + key, provenance_);
+}
+
+std::string JsonObject::get_enum_or(const std::string& key, const std::string& fallback,
+                                    const std::vector<std::string>& allowed) const {
+    std::string v = get_string_or(key, fallback);
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        throw InputError(fmt::format("{}: '{}' is not allowed, expected one of {}", where(key), v, list));
+    }
+    return v;
 }
 
 void JsonObject::require_known_keys(const std::vector<std::string>& known) const {

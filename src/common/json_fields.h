@@ -2,15 +2,20 @@
 // was expected. Shared by model cards and (later) hardware configs.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace lmsim {
 
 // A JSON object being read, with where it came from (file and JSON path such as "/mixer").
+// Where each value of a merged document came from: JSON pointer -> file (or "--set").
+using Provenance = std::map<std::string, std::string>;
+
 class JsonObject {
 public:
-    JsonObject(const nlohmann::json& value, std::string file, std::string path);
+    JsonObject(const nlohmann::json& value, std::string file, std::string path,
+               const Provenance* provenance = nullptr);
 
     // Load and parse a JSON file; throws InputError naming the file on I/O or syntax errors.
     static nlohmann::json parse_file(const std::string& file);
@@ -25,6 +30,9 @@ public:
     bool get_bool_or(const std::string& key, bool fallback) const;
     std::string get_string(const std::string& key) const;
     std::string get_string_or(const std::string& key, const std::string& fallback) const;
+    // A string that must be one of `allowed`.
+    std::string get_enum_or(const std::string& key, const std::string& fallback,
+                            const std::vector<std::string>& allowed) const;
     JsonObject get_object(const std::string& key) const;
 
     // Every key of the object must be one of `known`; an unknown key gets an error that
@@ -32,6 +40,7 @@ public:
     void require_known_keys(const std::vector<std::string>& known) const;
 
     std::string where(const std::string& key) const;  // "file: /path/key"
+    std::string path() const { return path_; }
     const std::string& file() const { return file_; }
 
 private:
@@ -39,6 +48,7 @@ private:
     const nlohmann::json& value_;
     std::string file_;
     std::string path_;
+    const Provenance* provenance_ = nullptr;
 };
 
 // Edit distance, used to suggest the nearest valid key.

@@ -106,25 +106,28 @@ double quantize_weight_group(const double* w, int n, int bits, int8_t* q, uint8_
     double absmax = 0;
     for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(w[i]));
     const auto& scales = two_hot_scales();
-    // Exact search over all pairs, nearest to the no-clipping scale first, abandoning a
-    // candidate as soon as its partial error exceeds the best so far (same result as brute
-    // force, far fewer operations).
-    double threshold = absmax / (qmax + 0.5);
-    std::vector<int> order(scales.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-    std::sort(order.begin(), order.end(), [&](int a, int b) {
-        return std::fabs(std::log(scales[a].scale / std::max(threshold, 1e-300))) <
-               std::fabs(std::log(scales[b].scale / std::max(threshold, 1e-300)));
-    });
+    // Exact search over all pairs, starting at the no-clipping scale and walking outwards in
+    // both directions, abandoning a candidate as soon as its partial error exceeds the best so
+    // far (same result as brute force, far fewer operations).
+    const double threshold = absmax / (qmax + 0.5);
+    const int count = static_cast<int>(scales.size());
+    int up = 0;
+    while (up < count && scales[up].scale < threshold) ++up;
+    int down = up - 1;
     double best = INFINITY;
-    int best_i = order[0];
-    for (int i : order) {
-        double s = scales[i].scale, err = 0;
+    int best_i = std::min(up, count - 1);
+    auto try_scale = [&](int i) {
+        const double s = scales[i].scale;
+        double err = 0;
         for (int k = 0; k < n && err < best; ++k) {
             double qv = std::clamp(std::nearbyint(w[k] / s), double(qmin), double(qmax));
             err += (w[k] - qv * s) * (w[k] - qv * s);
         }
         if (err < best) best = err, best_i = i;
+    };
+    while (up < count || down >= 0) {
+        if (up < count) try_scale(up++);
+        if (down >= 0) try_scale(down--);
     }
     const TwoHot& t = scales[best_i];
     for (int k = 0; k < n; ++k)

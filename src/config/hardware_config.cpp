@@ -1,0 +1,270 @@
+#include "config/hardware_config.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <functional>
+
+#include "common/error.h"
+
+#ifndef LMSIM_SOURCE_DIR
+#define LMSIM_SOURCE_DIR "."
+#endif
+
+namespace lmsim {
+
+ResourceVector& ResourceVector::operator+=(const ResourceVector& o) {
+    lut += o.lut;
+    ff += o.ff;
+    dsp += o.dsp;
+    bram36 += o.bram36;
+    uram += o.uram;
+    return *this;
+}
+ResourceVector ResourceVector::operator*(double k) const {
+    return {lut * k, ff * k, dsp * k, bram36 * k, uram * k};
+}
+const std::vector<std::string>& ResourceVector::kinds() {
+    static const std::vector<std::string> k = {"lut", "ff", "dsp", "bram36", "uram"};
+    return k;
+}
+double ResourceVector::get(const std::string& kind) const {
+    if (kind == "lut") return lut;
+    if (kind == "ff") return ff;
+    if (kind == "dsp") return dsp;
+    if (kind == "bram36") return bram36;
+    if (kind == "uram") return uram;
+    throw InputError("unknown resource kind " + kind);
+}
+
+ResourceVector PlatformConfig::total() const {
+    ResourceVector t;
+    for (const auto& s : slrs) t += s;
+    return t;
+}
+
+namespace {
+
+std::string dir_of(const std::string& path) {
+    auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+void record(const nlohmann::json& j, const std::string& pointer, const std::string& file, Provenance& prov) {
+    prov[pointer] = file;
+    if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it) record(*it, pointer + "/" + it.key(), file, prov);
+}
+
+void merge_into(nlohmann::json& base, const nlohmann::json& over) {
+    for (auto it = over.begin(); it != over.end(); ++it) {
+        if (base.contains(it.key()) && base[it.key()].is_object() && it->is_object())
+            merge_into(base[it.key()], *it);
+        else
+            base[it.key()] = *it;
+    }
+}
+
+nlohmann::json load_with_extends(const std::string& path, Provenance& prov, int depth) {
+    if (depth > 8) throw InputError(fmt::format("{}: \"extends\" chain too deep (a cycle?)", path));
+    nlohmann::json j = JsonObject::parse_file(path);
+    if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object at the top level", path));
+    nlohmann::json merged = nlohmann::json::object();
+    if (j.contains("extends")) {
+        if (!j["extends"].is_string())
+            throw InputError(fmt::format("{}: /extends: expected a file name (string)", path));
+        std::string base = j["extends"].get<std::string>();
+        if (base.empty() || base[0] != '/') base = dir_of(path) + "/" + base;
+        merged = load_with_extends(base, prov, depth + 1);
+        j.erase("extends");
+    }
+    record(j, "", path, prov);
+    merge_into(merged, j);
+    return merged;
+}
+
+void apply_override(nlohmann::json& doc, const std::string& text, Provenance& prov) {
+    auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw InputError(fmt::format("--set '{}': expected path=value, e.g. design.mmu.input_lanes=16", text));
+    std::string path = text.substr(0, eq), value = text.substr(eq + 1);
+    nlohmann::json v;
+    try {
+        v = nlohmann::json::parse(value);
+    } catch (const nlohmann::json::exception&) {
+        v = value;  // a bare word is a string
+    }
+    std::string pointer;
+    nlohmann::json* node = &doc;
+    std::size_t pos = 0;
+    while (true) {
+        std::size_t dot = path.find('.', pos);
+        std::string key = path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+        if (key.empty()) throw InputError(fmt::format("--set '{}': empty key in the path", text));
+        pointer += "/" + key;
+        if (dot == std::string::npos) {
+            (*node)[key] = v;
+            break;
+        }
+        if (!node->contains(key)) (*node)[key] = nlohmann::json::object();
+        node = &(*node)[key];
+        if (!node->is_object())
+            throw InputError(fmt::format("--set '{}': {} is not an object", text, pointer));
+        pos = dot + 1;
+    }
+    prov[pointer] = "--set " + path;
+}
+
+ResourceVector read_budget(const JsonObject& o) {
+    o.require_known_keys({"lut", "ff", "dsp", "bram36", "uram"});
+    ResourceVector r;
+    r.lut = static_cast<double>(o.get_int("lut", 0, 100000000));
+    r.ff = static_cast<double>(o.get_int("ff", 0, 100000000));
+    r.dsp = static_cast<double>(o.get_int("dsp", 0, 1000000));
+    r.bram36 = static_cast<double>(o.get_int("bram36", 0, 1000000));
+    r.uram = static_cast<double>(o.get_int("uram", 0, 1000000));
+    return r;
+}
+
+PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
+    p.require_known_keys({"name", "part", "family", "slrs", "aie_tiles", "max_clock_mhz",
+                          "static_power_w", "memory", "sources"});
+    PlatformConfig c;
+    c.name = p.get_string("name");
+    c.part = p.get_string("part");
+    c.family = p.get_enum_or("family", "", {"versal", "ultrascale+"});
+    const auto& slrs = doc.at("platform").at("slrs");
+    if (!slrs.is_array() || slrs.empty())
+        throw InputError(p.where("slrs") + ": expected a non-empty array of per-SLR budgets");
+    for (std::size_t i = 0; i < slrs.size(); ++i)
+        c.slrs.push_back(read_budget(JsonObject(slrs[i], p.file(), p.path() + "/slrs/" + std::to_string(i))));
+    c.aie_tiles = static_cast<int>(p.get_int_or("aie_tiles", 0, 0, 100000));
+    c.max_clock_mhz = p.get_number("max_clock_mhz", 1, 2000);
+    c.static_power_w = p.get_number_or("static_power_w", 0, 0, 1000);
+    JsonObject m = p.get_object("memory");
+    m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
+                          "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns",
+                          "noc_bandwidth_gbps", "secondary", "sources"});
+    c.memory.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
+    c.memory.channels = static_cast<int>(m.get_int("channels", 1, 1024));
+    c.memory.channel_width_bits = static_cast<int>(m.get_int("channel_width_bits", 8, 1024));
+    c.memory.data_rate_mtps = m.get_number("data_rate_mtps", 100, 20000);
+    c.memory.axi_ports = static_cast<int>(m.get_int("axi_ports", 1, 1024));
+    c.memory.axi_port_width_bits = static_cast<int>(m.get_int("axi_port_width_bits", 32, 1024));
+    c.memory.axi_clock_mhz = m.get_number("axi_clock_mhz", 1, 2000);
+    c.memory.noc_latency_ns = m.get_number_or("noc_latency_ns", 0, 0, 10000);
+    c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
+    return c;
+}
+
+DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
+    d.require_known_keys({"name", "description", "clock_mhz", "precision", "mmu", "ssmu", "htu",
+                          "axi", "fifo_depths", "buffers", "fifo_lutram_max_depth", "reorder",
+                          "tiling", "fusion", "state_residency", "sources"});
+    DesignConfig c;
+    c.name = d.get_string("name");
+    c.clock_mhz = d.get_number("clock_mhz", 1, 2000);
+    c.precision = d.get_enum_or("precision", "w4a4", {"w4a4", "w8a8"});
+    JsonObject mmu = d.get_object("mmu");
+    mmu.require_known_keys({"input_lanes", "output_lanes", "multiplier"});
+    c.mmu.input_lanes = static_cast<int>(mmu.get_int("input_lanes", 1, 1024));
+    c.mmu.output_lanes = static_cast<int>(mmu.get_int("output_lanes", 1, 1024));
+    c.mmu.multiplier = mmu.get_enum_or("multiplier", "lut", {"lut", "dsp_packed"});
+    JsonObject ssmu = d.get_object("ssmu");
+    ssmu.require_known_keys({"lanes", "ht_state_ii"});
+    c.ssmu_lanes = static_cast<int>(ssmu.get_int("lanes", 8, 1024));
+    c.ht_state_ii = static_cast<int>(ssmu.get_int_or("ht_state_ii", 2, 1, 16));
+    if (d.has("htu")) {
+        JsonObject htu = d.get_object("htu");
+        htu.require_known_keys({"enabled", "butterfly_lanes"});
+        c.htu_enabled = htu.get_bool_or("enabled", false);
+        c.htu_butterfly_lanes = static_cast<int>(htu.get_int_or("butterfly_lanes", 16, 2, 4096));
+    }
+    JsonObject axi = d.get_object("axi");
+    axi.require_known_keys({"masters", "width_bits", "burst_beats", "outstanding"});
+    c.axi.masters = static_cast<int>(axi.get_int("masters", 1, 1024));
+    c.axi.width_bits = static_cast<int>(axi.get_int("width_bits", 32, 1024));
+    c.axi.burst_beats = static_cast<int>(axi.get_int_or("burst_beats", 256, 1, 256));
+    c.axi.outstanding = static_cast<int>(axi.get_int_or("outstanding", 32, 1, 1024));
+    if (d.has("fifo_depths")) {
+        JsonObject f = d.get_object("fifo_depths");
+        f.require_known_keys({"stream", "internal", "gemm_mux", "ht_state_to_dah", "m_axi"});
+        c.fifo.stream = static_cast<int>(f.get_int_or("stream", c.fifo.stream, 1, 1 << 20));
+        c.fifo.internal = static_cast<int>(f.get_int_or("internal", c.fifo.internal, 1, 1 << 20));
+        c.fifo.gemm_mux = static_cast<int>(f.get_int_or("gemm_mux", c.fifo.gemm_mux, 1, 1 << 20));
+        c.fifo.ht_state_to_dah = static_cast<int>(f.get_int_or("ht_state_to_dah", c.fifo.ht_state_to_dah, 1, 1 << 20));
+        c.fifo.m_axi = static_cast<int>(f.get_int_or("m_axi", c.fifo.m_axi, 1, 1 << 20));
+    }
+    if (d.has("buffers")) {
+        JsonObject b = d.get_object("buffers");
+        b.require_known_keys({"ht_state", "conv_state", "residual", "gemm_buffer"});
+        const std::vector<std::string> kinds = {"uram", "bram", "lutram"};
+        c.buffers.ht_state = b.get_enum_or("ht_state", c.buffers.ht_state, kinds);
+        c.buffers.conv_state = b.get_enum_or("conv_state", c.buffers.conv_state, kinds);
+        c.buffers.residual = b.get_enum_or("residual", c.buffers.residual, kinds);
+        c.buffers.gemm_buffer = b.get_enum_or("gemm_buffer", c.buffers.gemm_buffer, kinds);
+    }
+    c.fifo_lutram_max_depth = static_cast<int>(d.get_int_or("fifo_lutram_max_depth", c.fifo_lutram_max_depth, 0, 1 << 24));
+    c.reorder = d.get_bool_or("reorder", true);
+    if (d.has("tiling")) {
+        JsonObject t = d.get_object("tiling");
+        t.require_known_keys({"np", "pp"});
+        c.tile_np = static_cast<int>(t.get_int_or("np", 8, 1, 4096));
+        c.tile_pp = static_cast<int>(t.get_int_or("pp", 8, 1, 4096));
+    }
+    c.fusion = d.get_bool_or("fusion", true);
+    c.state_residency = d.get_enum_or("state_residency", "dram", {"dram", "on_chip"});
+
+    // Combinations that cannot be built.
+    if (c.clock_mhz > plat.max_clock_mhz)
+        throw InputError(fmt::format("{}: {} MHz exceeds the platform's limit of {} MHz",
+                                     d.where("clock_mhz"), c.clock_mhz, plat.max_clock_mhz));
+    const long weight_bits_per_cycle = 1L * c.mmu.macs() * c.weight_bits();
+    const long axi_bits_per_cycle = 1L * c.axi.masters * c.axi.width_bits;
+    if (weight_bits_per_cycle != axi_bits_per_cycle)
+        throw InputError(fmt::format(
+            "{}: the MMU's {} x {} tile consumes {} bits of {}-bit weights per cycle, but the AXI "
+            "masters deliver {} x {} = {} bits per beat; they must match (one weight beat per MMU "
+            "cycle, as in the released design)", d.where("mmu"), c.mmu.input_lanes, c.mmu.output_lanes,
+            weight_bits_per_cycle, c.weight_bits(), c.axi.masters, c.axi.width_bits, axi_bits_per_cycle));
+    if (c.axi.masters > plat.memory.axi_ports)
+        throw InputError(fmt::format("{}: {} AXI masters, but the platform's memory has {} ports ({})",
+                                     axi.where("masters"), c.axi.masters, plat.memory.axi_ports, plat.memory.kind));
+    if (c.axi.width_bits > plat.memory.axi_port_width_bits)
+        throw InputError(fmt::format("{}: {} bits is wider than the platform's {}-bit memory ports",
+                                     axi.where("width_bits"), c.axi.width_bits, plat.memory.axi_port_width_bits));
+    if (c.mmu.input_lanes % 8 != 0)
+        throw InputError(fmt::format("{}: {} is not a multiple of 8 (activation groups of 8 feed the MMU)",
+                                     mmu.where("input_lanes"), c.mmu.input_lanes));
+    if (c.ssmu_lanes % 8 != 0)
+        throw InputError(fmt::format("{}: {} is not a multiple of 8 (the SSM streams groups of 8)",
+                                     ssmu.where("lanes"), c.ssmu_lanes));
+    if (c.htu_enabled && c.htu_butterfly_lanes & (c.htu_butterfly_lanes - 1))
+        throw InputError(fmt::format("{}: butterfly lanes must be a power of two", d.where("htu")));
+    return c;
+}
+
+}  // namespace
+
+std::string find_config(const std::string& name_or_path) {
+    if (std::ifstream(name_or_path).good()) return name_or_path;
+    for (const std::string& dir : {std::string("configs"), std::string(LMSIM_SOURCE_DIR) + "/configs"}) {
+        std::string p = dir + "/" + name_or_path + ".json";
+        if (std::ifstream(p).good()) return p;
+    }
+    throw InputError(fmt::format("{}: no such config file (bundled: configs/vck190.json, configs/u280.json)", name_or_path));
+}
+
+HardwareConfig load_hardware_config(const std::string& path, const std::vector<std::string>& overrides) {
+    HardwareConfig h;
+    h.file = find_config(path);
+    h.document = load_with_extends(h.file, h.provenance, 0);
+    for (const auto& o : overrides) apply_override(h.document, o, h.provenance);
+    JsonObject top(h.document, h.file, "", &h.provenance);
+    top.require_known_keys({"platform", "design", "sources", "description"});
+    h.platform = read_platform(top.get_object("platform"), h.document);
+    h.design = read_design(top.get_object("design"), h.platform);
+    return h;
+}
+
+}  // namespace lmsim

@@ -1,0 +1,105 @@
+// lmsim: hardware configuration. A platform file (board budgets, memory system, clock limits)
+// and a design file (LightMamba's structural parameters) that extends it; any value can be
+// overridden with --set path=value. The merged JSON document is validated into plain structs;
+// every error names the file that set the value, its JSON path and what was expected.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/json_fields.h"
+
+namespace lmsim {
+
+// FPGA resources; BRAM in 36 Kb blocks (a BRAM18 count is twice this).
+struct ResourceVector {
+    double lut = 0, ff = 0, dsp = 0, bram36 = 0, uram = 0;
+    ResourceVector& operator+=(const ResourceVector& o);
+    ResourceVector operator+(const ResourceVector& o) const { return ResourceVector(*this) += o; }
+    ResourceVector operator*(double k) const;
+    static const std::vector<std::string>& kinds();  // "lut", "ff", "dsp", "bram36", "uram"
+    double get(const std::string& kind) const;
+};
+
+struct MemorySystemConfig {
+    std::string kind;             // "lpddr4" | "ddr4" | "hbm2"
+    int channels = 0;             // DRAM channels (HBM2: pseudo-channels)
+    int channel_width_bits = 0;   // data bits per channel
+    double data_rate_mtps = 0;    // transfers per second per pin, millions
+    int axi_ports = 0;            // AXI ports the PL can use
+    int axi_port_width_bits = 0;
+    double axi_clock_mhz = 0;
+    double noc_latency_ns = 0;    // Versal NoC (0 where there is none)
+    double noc_bandwidth_gbps = 0;
+    double peak_gbps() const { return channels * channel_width_bits / 8.0 * data_rate_mtps / 1000.0; }
+};
+
+struct PlatformConfig {
+    std::string name, part, family;
+    std::vector<ResourceVector> slrs;  // budgets per super logic region (one on Versal)
+    int aie_tiles = 0;
+    double max_clock_mhz = 0;
+    double static_power_w = 0;
+    MemorySystemConfig memory;
+    ResourceVector total() const;
+};
+
+struct MmuConfig {
+    int input_lanes = 8, output_lanes = 8;
+    std::string multiplier = "lut";  // "lut" (released design) | "dsp_packed" (paper: 2 MACs/DSP)
+    int macs() const { return input_lanes * output_lanes; }
+};
+
+struct AxiConfig {
+    int masters = 1, width_bits = 256, burst_beats = 256, outstanding = 32;
+};
+
+struct FifoDepths {
+    int stream = 512;           // ACCELERATOR queues: weight, scale, conv, h, y [C]
+    int internal = 8;           // MAMBA .queue(8) between blocks [C]
+    int gemm_mux = 512;         // GEMM_MUX s_stream [C]
+    int ht_state_to_dah = 64;   // [C]
+    int m_axi = 1024;           // M_AXI internal [C]
+};
+
+struct BufferPlacement {
+    std::string ht_state = "uram", conv_state = "uram", residual = "uram", gemm_buffer = "bram";
+};
+
+struct DesignConfig {
+    std::string name;
+    double clock_mhz = 400;
+    std::string precision = "w4a4";
+    MmuConfig mmu;
+    int ssmu_lanes = 8;
+    int ht_state_ii = 2;
+    bool htu_enabled = false;
+    int htu_butterfly_lanes = 16;
+    AxiConfig axi;
+    FifoDepths fifo;
+    BufferPlacement buffers;
+    int fifo_lutram_max_depth = 64;  // FIFOs up to this depth use LUTRAM, deeper ones BRAM [A]
+    bool reorder = true;
+    int tile_np = 8, tile_pp = 8;
+    bool fusion = true;
+    std::string state_residency = "dram";  // "dram" (swapped per layer) | "on_chip"
+    int weight_bits() const { return precision == "w4a4" ? 4 : 8; }
+};
+
+struct HardwareConfig {
+    std::string file;             // the file given by the user
+    nlohmann::json document;      // merged, after --set
+    Provenance provenance;        // JSON pointer -> file that set it
+    PlatformConfig platform;
+    DesignConfig design;
+};
+
+// Loads `path` (following "extends"), applies `overrides` ("a.b.c=value", value parsed as JSON,
+// else taken as a string) and validates. Throws InputError (exit code 2).
+HardwareConfig load_hardware_config(const std::string& path,
+                                    const std::vector<std::string>& overrides = {});
+
+// Resolves a bundled config name ("vck190", "u280") or a path.
+std::string find_config(const std::string& name_or_path);
+
+}  // namespace lmsim
