@@ -91,3 +91,16 @@ TEST_CASE("same seed, same command: identical output bytes", "[cli][determinism]
     CHECK(bytes(a) == bytes(b));
     CHECK(bytes(a).size() > 1000);
 }
+
+TEST_CASE("lmsim check: exit 0 when the design fits, 1 over budget, 2 on a bad config", "[cli][config]") {
+    Result ok = run("check configs/vck190.json");
+    INFO(ok.output);
+    CHECK(ok.code == 0);
+    CHECK_THAT(ok.output, Catch::Contains("HT_STATE") && Catch::Contains("fits"));
+    Result over = run("check configs/vck190.json --set design.state_residency=on_chip");
+    CHECK(over.code == 1);
+    CHECK_THAT(over.output, Catch::Contains("does not fit vck190") && Catch::Contains("uram:"));
+    Result bad = run("check configs/vck190.json --set design.mmu.multiplyer=lut");
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.output, Catch::Contains("did you mean 'multiplier'?"));
+}

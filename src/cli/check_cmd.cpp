@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "config/resource_model.h"
+#include "model/safetensors.h"
+#include "report/resources_json.h"
 
 namespace lmsim::cli {
 namespace {
@@ -13,6 +15,7 @@ struct CheckArgs {
     std::string config;
     std::vector<std::string> sets;
     std::string model = "mamba2-2.7b";
+    std::string json_out;
 };
 
 int run_check(const CheckArgs& a) {
@@ -33,6 +36,13 @@ int run_check(const CheckArgs& a) {
     fmt::print("{:<18} {:>8.1f}% {:>8.1f}% {:>6.1f}% {:>7.1f}% {:>5.1f}%\n", "used", pct(r.total.lut, r.available.lut),
                pct(r.total.ff, r.available.ff), pct(r.total.dsp, r.available.dsp),
                pct(r.total.bram36, r.available.bram36), pct(r.total.uram, r.available.uram));
+    if (!a.json_out.empty()) {
+        nlohmann::json j = resources_json(r);
+        j["config"] = hw.document;
+        j["model"] = card.name;
+        write_file_atomically(a.json_out, j.dump(1) + "\n");
+        fmt::print("\nwrote {}\n", a.json_out);
+    }
     if (!r.over_budget.empty()) {
         fmt::print(stderr, "\nlmsim: the design does not fit {}:\n", hw.platform.name);
         for (const auto& o : r.over_budget) fmt::print(stderr, "  {}\n", o);
@@ -50,6 +60,7 @@ void add_check_command(CLI::App& app) {
     cmd->add_option("config", args->config, "design config: configs/vck190.json, configs/u280.json or a path")->required();
     cmd->add_option("--set", args->sets, "override a value: path=value (e.g. design.mmu.input_lanes=16)");
     cmd->add_option("--model", args->model, "model the buffers are sized for")->capture_default_str();
+    cmd->add_option("--json", args->json_out, "also write the figures as JSON (resources.<kind>.used/.available)");
     cmd->callback([args] {
         int code = run_check(*args);
         if (code != 0) throw CheckFailed{code};
