@@ -139,14 +139,14 @@ double quantize_weight_group(const double* w, int n, int bits, int8_t* q, uint8_
     return err;
 }
 
-uint8_t quantize_pot_group(const double* values, int n, int frac, int bits, int max_exp, int8_t* q) {
+uint8_t quantize_pot_group(const double* values, int n, int frac, int bits, int max_exp, int32_t* q) {
     const double qmax = std::ldexp(1.0, bits - 1) - 1, qmin = -qmax - 1;
     double absmax = 0;
     for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(std::ldexp(values[i], frac)));
     int s = 0;
     while (s < max_exp && std::nearbyint(std::ldexp(absmax, -s)) > qmax) ++s;
     for (int i = 0; i < n; ++i)
-        q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(std::ldexp(values[i], frac - s)), qmin, qmax));
+        q[i] = static_cast<int32_t>(std::clamp(std::nearbyint(std::ldexp(values[i], frac - s)), qmin, qmax));
     return static_cast<uint8_t>(s);
 }
 
@@ -205,22 +205,10 @@ void pot_vector(const std::vector<double>& v, int frac, int bits, int max_exp, s
     const int G = fx::kGroup;
     q.resize(v.size());
     e.resize(v.size() / G);
-    std::vector<int8_t> tmp8(G);
+    std::vector<int32_t> tmp(G);
     for (std::size_t g = 0; g < v.size() / G; ++g) {
-        if (bits <= 8) {
-            e[g] = quantize_pot_group(&v[g * G], G, frac, bits, max_exp, tmp8.data());
-            for (int k = 0; k < G; ++k) q[g * G + k] = static_cast<Q>(tmp8[k]);
-        } else {
-            // Wider values (A is 16-bit): same rule, computed directly.
-            const double qmax = std::ldexp(1.0, bits - 1) - 1;
-            double absmax = 0;
-            for (int k = 0; k < G; ++k) absmax = std::max(absmax, std::fabs(std::ldexp(v[g * G + k], frac)));
-            int s = 0;
-            while (s < max_exp && std::nearbyint(std::ldexp(absmax, -s)) > qmax) ++s;
-            e[g] = static_cast<uint8_t>(s);
-            for (int k = 0; k < G; ++k)
-                q[g * G + k] = static_cast<Q>(std::clamp(std::nearbyint(std::ldexp(v[g * G + k], frac - s)), -qmax - 1, qmax));
-        }
+        e[g] = quantize_pot_group(&v[g * G], G, frac, bits, max_exp, tmp.data());
+        for (int k = 0; k < G; ++k) q[g * G + k] = static_cast<Q>(tmp[k]);
     }
 }
 
@@ -346,12 +334,14 @@ QuantizedModel quantize_model(const WeightSource& original, const QuantSpec& spe
         q.conv_weight.resize(static_cast<std::size_t>(K) * CD);
         q.conv_weight_exp.resize(static_cast<std::size_t>(K) * CD / G);
         std::vector<double> tap(G);
+        std::vector<int32_t> tap_q(G);
         for (int k = 0; k < K; ++k)
             for (int g = 0; g < CD / G; ++g) {
                 for (int i = 0; i < G; ++i) tap[i] = w.conv_w[static_cast<std::size_t>(g * G + i) * K + k];
                 q.conv_weight_exp[k * (CD / G) + g] = quantize_pot_group(
-                    tap.data(), G, fx::kConvWeightFrac, fx::kConvWeightBits, fx::kMaxActExponent,
-                    &q.conv_weight[static_cast<std::size_t>(k) * CD + g * G]);
+                    tap.data(), G, fx::kConvWeightFrac, fx::kConvWeightBits, fx::kMaxActExponent, tap_q.data());
+                for (int i = 0; i < G; ++i)
+                    q.conv_weight[static_cast<std::size_t>(k) * CD + g * G + i] = static_cast<int8_t>(tap_q[i]);
             }
         pot_vector(std::vector<double>(w.conv_b.begin(), w.conv_b.end()), fx::kConvBiasFrac,
                    fx::kBiasBits, fx::kMaxBiasExponent, q.conv_bias, q.conv_bias_exp);

@@ -35,7 +35,7 @@ double quantize_weight_group(const double* w_units, int n, int bits, int8_t* q, 
 
 // PoT quantization of a group of real values in units 2^frac: the smallest exponent in
 // [0, max_exp] that fits `bits`, round to nearest, saturate. Returns the exponent.
-uint8_t quantize_pot_group(const double* values, int n, int frac, int bits, int max_exp, int8_t* q);
+uint8_t quantize_pot_group(const double* values, int n, int frac, int bits, int max_exp, int32_t* q);
 
 PackedWeights pack_weights(const std::vector<float>& w, int rows, int cols, int bits, int frac,
                            double* sq_error);
