@@ -8,6 +8,7 @@
 // [A] an lmsim assumption where the code leaves the value open (ref.zip and the Python
 // quantization library are not public); each [A] is explained in docs/quantization.md.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -119,16 +120,27 @@ inline int32_t quant_value(int64_t x, int s, int bits) {
 // the 32-bit activation word, as the hardware's quantizer input does [C].
 template <typename In, typename Out>
 inline uint8_t quantize_group(const In* x, int n, int bits, Out* q, const char* what) {
-    int64_t hi = 0, lo = 0;
+    In hi = 0, lo = 0;
     for (int i = 0; i < n; ++i) {
-        int64_t v = static_cast<int64_t>(x[i]);
-        hi = v > hi ? v : hi;
-        lo = v < lo ? v : lo;
+        hi = x[i] > hi ? x[i] : hi;
+        lo = x[i] < lo ? x[i] : lo;
     }
-    const int64_t absmax = hi > -lo ? hi : -lo;
+    const int64_t absmax = std::max(static_cast<int64_t>(hi), -static_cast<int64_t>(lo));
     check_range(absmax, kActivationBits, what);
-    int s = quant_exponent(absmax, bits);
-    for (int i = 0; i < n; ++i) q[i] = static_cast<Out>(quant_value(static_cast<int64_t>(x[i]), s, bits));
+    const int s = quant_exponent(absmax, bits);
+    const int64_t qmax = max_signed(bits), qmin = -qmax - 1;
+    if (s == 0) {
+        for (int i = 0; i < n; ++i) {
+            int64_t v = static_cast<int64_t>(x[i]);
+            q[i] = static_cast<Out>(v < qmin ? qmin : (v > qmax ? qmax : v));
+        }
+    } else {
+        // The inputs fit 32 bits (checked above), so the shifts stay in x's own width.
+        for (int i = 0; i < n; ++i) {
+            In v = ((x[i] >> (s - 1)) + 1) >> 1;
+            q[i] = static_cast<Out>(v < qmin ? qmin : (v > qmax ? qmax : v));
+        }
+    }
     return static_cast<uint8_t>(s);
 }
 

@@ -25,8 +25,18 @@ std::vector<int64_t> rms_norm(const int32_t* x, int n, const RsqrtLut& lut, cons
 
 namespace {
 
+// x' = q << s. Per 128-input weight group, x' = (q << (s - s_min)) << s_min; when the exponents
+// of the group's 16 activation groups span at most 11, q << (s - s_min) fits 16 bits (|q| <= 8)
+// and the group's dot product runs on 16-bit lanes; otherwise on 32-bit lanes. Both give the
+// same integer.
+struct GemmInput {
+    std::vector<int32_t> x32;  // q << s
+    std::vector<int16_t> x16;  // q << (s - s_min[g]) where narrow[g]
+    std::vector<uint8_t> s_min, narrow;
+};
+
 template <int Bits>
-void gemm_kernel(const PackedWeights& w, const int32_t* xp, int shift, int acc_bits, int32_t* out,
+void gemm_kernel(const PackedWeights& w, const GemmInput& in, int shift, int acc_bits, int32_t* out,
                  const char* what) {
     const int G = fx::kWeightGroup, groups = w.groups();
     const int64_t acc_max = fx::max_signed(acc_bits);
@@ -35,19 +45,31 @@ void gemm_kernel(const PackedWeights& w, const int32_t* xp, int shift, int acc_b
         const uint8_t* s1 = &w.s1[static_cast<std::size_t>(r) * groups];
         const uint8_t* s2 = &w.s2[static_cast<std::size_t>(r) * groups];
         for (int g = 0; g < groups; ++g) {
-            const int32_t* xg = xp + g * G;
             int64_t dot;
             if constexpr (Bits == 4) {
-                // |x'| < 2^18 and |w| <= 8: a 128-term dot fits 32 bits.
                 const uint8_t* p = &w.data[(static_cast<std::size_t>(r) * w.cols + g * G) / 2];
-                int32_t d = 0;
-                for (int j = 0; j < G / 2; ++j) {
-                    int32_t lo = static_cast<int8_t>(static_cast<uint8_t>(p[j] << 4)) >> 4;
-                    int32_t hi = static_cast<int8_t>(p[j]) >> 4;
-                    d += lo * xg[2 * j] + hi * xg[2 * j + 1];
+                if (in.narrow[g]) {
+                    const int16_t* xg = &in.x16[g * G];
+                    int32_t d = 0;
+                    for (int j = 0; j < G / 2; ++j) {
+                        int16_t lo = static_cast<int16_t>(static_cast<int8_t>(static_cast<uint8_t>(p[j] << 4)) >> 4);
+                        int16_t hi = static_cast<int16_t>(static_cast<int8_t>(p[j]) >> 4);
+                        d += lo * xg[2 * j] + hi * xg[2 * j + 1];
+                    }
+                    dot = static_cast<int64_t>(d) << in.s_min[g];
+                } else {
+                    // |x'| < 2^18 and |w| <= 8: a 128-term dot fits 32 bits.
+                    const int32_t* xg = &in.x32[g * G];
+                    int32_t d = 0;
+                    for (int j = 0; j < G / 2; ++j) {
+                        int32_t lo = static_cast<int8_t>(static_cast<uint8_t>(p[j] << 4)) >> 4;
+                        int32_t hi = static_cast<int8_t>(p[j]) >> 4;
+                        d += lo * xg[2 * j] + hi * xg[2 * j + 1];
+                    }
+                    dot = d;
                 }
-                dot = d;
             } else {
+                const int32_t* xg = &in.x32[g * G];
                 const int8_t* p = reinterpret_cast<const int8_t*>(&w.data[static_cast<std::size_t>(r) * w.cols + g * G]);
                 int64_t d = 0;
                 for (int j = 0; j < G; ++j) d += static_cast<int64_t>(p[j]) * xg[j];
@@ -67,10 +89,24 @@ void gemm_kernel(const PackedWeights& w, const int32_t* xp, int shift, int acc_b
 void gemm(const PackedWeights& w, const int8_t* xq, const uint8_t* xs, int shift, int acc_bits,
           int32_t* out, const char* what) {
     // x' = q << s: (x*w) << (s + s1) + (x*w) << (s + s2) == x' * w * (2^s1 + 2^s2) exactly.
-    std::vector<int32_t> xp(w.cols);
-    for (int c = 0; c < w.cols; ++c) xp[c] = static_cast<int32_t>(xq[c]) << xs[c / fx::kGroup];
-    if (w.bits == 4) gemm_kernel<4>(w, xp.data(), shift, acc_bits, out, what);
-    else gemm_kernel<8>(w, xp.data(), shift, acc_bits, out, what);
+    const int G = fx::kWeightGroup, per = G / fx::kGroup;
+    GemmInput in;
+    in.x32.resize(w.cols);
+    in.x16.resize(w.cols);
+    in.s_min.resize(w.groups());
+    in.narrow.resize(w.groups());
+    for (int c = 0; c < w.cols; ++c) in.x32[c] = static_cast<int32_t>(xq[c]) << xs[c / fx::kGroup];
+    for (int g = 0; g < w.groups(); ++g) {
+        const uint8_t* e = xs + g * per;
+        int lo = *std::min_element(e, e + per), hi = *std::max_element(e, e + per);
+        in.s_min[g] = static_cast<uint8_t>(lo);
+        in.narrow[g] = w.bits == 4 && hi - lo <= 11;  // |q| <= 8: 8 << 11 fits int16
+        if (in.narrow[g])
+            for (int c = g * G; c < (g + 1) * G; ++c)
+                in.x16[c] = static_cast<int16_t>(static_cast<int32_t>(xq[c]) << (xs[c / fx::kGroup] - lo));
+    }
+    if (w.bits == 4) gemm_kernel<4>(w, in, shift, acc_bits, out, what);
+    else gemm_kernel<8>(w, in, shift, acc_bits, out, what);
 }
 
 }  // namespace golden
@@ -236,32 +272,47 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     w.h.resize(static_cast<std::size_t>(N) * Di);
     w.h2q.resize(w.h.size());
     w.h2s.resize(w.h.size() / G);
-    const int64_t dah_max = max_signed(kProductBits), dbx_max = max_signed(kDbuProductBits),
-                  act_max = max_signed(kActivationBits);
+    // (p << s) >> r equals p << (s - r) for s >= r and p >> (r - s) otherwise (floor), so with
+    // 8-bit operands everything stays in 32-bit lanes; |p << s| > limit is checked as
+    // |p| > limit >> s.
+    const int64_t dah_max = max_signed(kProductBits), dbx_max = max_signed(kDbuProductBits);
+    const int32_t act_max = static_cast<int32_t>(max_signed(kActivationBits));
+    auto limit_for = [](int64_t max, int shift) {
+        return static_cast<int32_t>(std::min<int64_t>(max >> shift, INT32_MAX));
+    };
     for (int n = 0; n < N; ++n) {
         const int8_t* hq = &st.h_q[static_cast<std::size_t>(n) * Di];
         const uint8_t* hs = &st.h_s[static_cast<std::size_t>(n) * (Di / G)];
         int32_t* out = &w.h[static_cast<std::size_t>(n) * Di];
-        int64_t max1 = 0, max2 = 0, max_sum = 0;
+        int32_t excess = 0;  // non-zero once any value leaves its word
         for (int g = 0; g < Di / G; ++g) {
             const int h = g * G / P;
             const std::size_t bi = static_cast<std::size_t>(n) * H + h;
-            const int64_t a = dAq[h], b = dBq[bi];
+            const int32_t a = dAq[h], b = dBq[bi];
             const int sh1 = dAs[h / G] + hs[g], sh2 = dBs[bi / G] + x_s[g];
+            const int l1 = std::max(sh1 - kDahShift, 0), r1 = std::max(kDahShift - sh1, 0);
+            const int l2 = std::max(sh2 - kDbuShift, 0), r2 = std::max(kDbuShift - sh2, 0);
+            const int32_t lim1 = limit_for(dah_max, sh1), lim2 = limit_for(dbx_max, sh2);
             for (int k = 0; k < G; ++k) {
                 const int ch = g * G + k;
-                int64_t p1 = (a * hq[ch]) << sh1;
-                int64_t p2 = (b * x_q[ch]) << sh2;
-                int64_t sum = (p1 >> kDahShift) + (p2 >> kDbuShift);
-                max1 = std::max(max1, abs64(p1));
-                max2 = std::max(max2, abs64(p2));
-                max_sum = std::max(max_sum, abs64(sum));
-                out[ch] = static_cast<int32_t>(sum);
+                const int32_t p1 = a * hq[ch], p2 = b * x_q[ch];
+                const int32_t sum = ((p1 << l1) >> r1) + ((p2 << l2) >> r2);
+                excess |= ((p1 > lim1) | (-p1 > lim1) | (p2 > lim2) | (-p2 > lim2) |
+                           (sum > act_max) | (sum < -act_max));
+                out[ch] = sum;
             }
         }
-        if (max1 > dah_max) throw_range("dA*h", max1, kProductBits);
-        if (max2 > dbx_max) throw_range("dB*x", max2, kDbuProductBits);
-        if (max_sum > act_max) throw_range("h = dA*h + dB*x", max_sum, kActivationBits);
+        if (excess) {  // name the offending quantity, with 64-bit arithmetic
+            for (int ch = 0; ch < Di; ++ch) {
+                const int h = ch / P;
+                const std::size_t bi = static_cast<std::size_t>(n) * H + h;
+                int64_t q1 = (int64_t{dAq[h]} * hq[ch]) << (dAs[h / G] + hs[ch / G]);
+                int64_t q2 = (int64_t{dBq[bi]} * x_q[ch]) << (dBs[bi / G] + x_s[ch / G]);
+                check_range(q1, kProductBits, "dA*h");
+                check_range(q2, kDbuProductBits, "dB*x");
+                check_range((q1 >> kDahShift) + (q2 >> kDbuShift), kActivationBits, "h = dA*h + dB*x");
+            }
+        }
     }
     // Layout 1 (stored state): groups of 8 along d_inner.
     quantize_groups(w.h.data(), N * Di, 8, st.h_q.data(), st.h_s.data(), "h (layout 1)");
