@@ -133,6 +133,13 @@ TEST_CASE("bad configs get errors naming the file, the JSON path and what was ex
     CHECK_THAT(error_of(vck, {"design.buffers.ht_state=flash"}),
                Catch::Contains("/design/buffers/ht_state: 'flash' is not allowed, expected one of uram, bram, lutram"));
     CHECK_THAT(error_of(vck, {"design"}), Catch::Contains("expected path=value"));
+    CHECK_THAT(error_of(vck, {"design.blocks.HT_STAT.ii=1"}),
+               Catch::Contains("/design/blocks/HT_STAT: unknown key (did you mean 'HT_STATE'?)"));
+    CHECK_THAT(error_of(vck, {"design.blocks.HT_STATE.ii=0"}),
+               Catch::Contains("/design/blocks/HT_STATE/ii: value 0 out of range"));
+    HardwareConfig tuned = load_hardware_config(vck, {"design.blocks.HT_STATE.ii=1", "design.blocks.CONV.depth_cycles=9"});
+    CHECK(tuned.design.blocks.at("HT_STATE").ii == 1);
+    CHECK(tuned.design.blocks.at("CONV").depth_cycles == 9);
     // Errors inside a file name that file.
     std::string platform = std::string(LMSIM_SOURCE_DIR) + "/configs/platforms/vck190.json";
     std::string bad = write("bad", R"({"extends": ")" + platform + R"(",

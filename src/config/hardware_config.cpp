@@ -37,6 +37,15 @@ double ResourceVector::get(const std::string& kind) const {
     throw InputError("unknown resource kind " + kind);
 }
 
+const std::vector<std::string>& hardware_block_names() {
+    static const std::vector<std::string> names = {
+        "RESIDUAL", "RMSNORM_QUANT_1", "RMSNORM_QUANT_2", "GEMM_MUX", "GEMM", "GEMM_DEMUX",
+        "QUANT_CONV", "CONV_STATE", "CONV", "SILU_MUX", "SILU_QUANT", "SILU_DEMUX", "DTADAPT",
+        "DTA", "EXP_QUANT", "B_BUFFER", "C_BUFFER", "DTB_QUANT", "DBU", "DAH", "HT_ADD_QUANT",
+        "HT_STATE", "HTC_QUANT", "UD", "YZ", "WEIGHT_PRODUCER", "HTU"};
+    return names;
+}
+
 ResourceVector PlatformConfig::total() const {
     ResourceVector t;
     for (const auto& s : slrs) t += s;
@@ -160,7 +169,7 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
 DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
     d.require_known_keys({"name", "description", "clock_mhz", "precision", "mmu", "ssmu", "htu",
                           "axi", "fifo_depths", "buffers", "fifo_lutram_max_depth", "reorder",
-                          "tiling", "fusion", "state_residency", "sources"});
+                          "tiling", "fusion", "state_residency", "blocks", "sources"});
     DesignConfig c;
     c.name = d.get_string("name");
     c.clock_mhz = d.get_number("clock_mhz", 1, 2000);
@@ -214,6 +223,20 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
     }
     c.fusion = d.get_bool_or("fusion", true);
     c.state_residency = d.get_enum_or("state_residency", "dram", {"dram", "on_chip"});
+    if (d.has("blocks")) {
+        JsonObject blocks = d.get_object("blocks");
+        blocks.require_known_keys(hardware_block_names());
+        for (const auto& name : hardware_block_names()) {
+            if (!blocks.has(name)) continue;
+            JsonObject b = blocks.get_object(name);
+            b.require_known_keys({"ii", "depth_cycles", "overhead_cycles"});
+            BlockTiming t;
+            t.ii = static_cast<int>(b.get_int_or("ii", 0, 1, 1024));
+            t.depth_cycles = static_cast<int>(b.get_int_or("depth_cycles", 0, 0, 1 << 20));
+            t.overhead_cycles = static_cast<int>(b.get_int_or("overhead_cycles", 0, 0, 1 << 20));
+            c.blocks[name] = t;
+        }
+    }
 
     // Combinations that cannot be built.
     if (c.clock_mhz > plat.max_clock_mhz)

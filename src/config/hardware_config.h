@@ -3,6 +3,7 @@
 // overridden with --set path=value. The merged JSON document is validated into plain structs;
 // every error names the file that set the value, its JSON path and what was expected.
 #pragma once
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -66,6 +67,17 @@ struct BufferPlacement {
     std::string ht_state = "uram", conv_state = "uram", residual = "uram", gemm_buffer = "bram";
 };
 
+// Timing parameters of one hardware block; 0 means "use the block's default" (the HLS figures,
+// applied by the cycle model).
+struct BlockTiming {
+    int ii = 0;               // initiation interval, cycles
+    int depth_cycles = 0;     // pipeline depth, cycles
+    int overhead_cycles = 0;  // per-invocation start/stop overhead, cycles
+};
+
+// The blocks of the released design (../shared/docs/lightmamba.md 3.2) plus the paper's HTU.
+const std::vector<std::string>& hardware_block_names();
+
 struct DesignConfig {
     std::string name;
     double clock_mhz = 400;
@@ -83,6 +95,7 @@ struct DesignConfig {
     int tile_np = 8, tile_pp = 8;
     bool fusion = true;
     std::string state_residency = "dram";  // "dram" (swapped per layer) | "on_chip"
+    std::map<std::string, BlockTiming> blocks;  // per-block overrides (design.blocks.<NAME>)
     int weight_bits() const { return precision == "w4a4" ? 4 : 8; }
 };
 
