@@ -31,7 +31,9 @@ namespace {
 // same integer.
 struct GemmInput {
     std::vector<int32_t> x32;  // q << s
-    std::vector<int16_t> x16;  // q << (s - s_min[g]) where narrow[g]
+    std::vector<int16_t> x16;  // q << (s - s_min[g]) where narrow[g]; per 128-group, the 64
+                               // even inputs then the 64 odd ones (they meet the low and high
+                               // nibbles of a weight byte)
     std::vector<uint8_t> s_min, narrow;
 };
 
@@ -49,12 +51,13 @@ void gemm_kernel(const PackedWeights& w, const GemmInput& in, int shift, int acc
             if constexpr (Bits == 4) {
                 const uint8_t* p = &w.data[(static_cast<std::size_t>(r) * w.cols + g * G) / 2];
                 if (in.narrow[g]) {
-                    const int16_t* xg = &in.x16[g * G];
+                    const int16_t* xe = &in.x16[g * G];
+                    const int16_t* xo = xe + G / 2;
                     int32_t d = 0;
                     for (int j = 0; j < G / 2; ++j) {
                         int16_t lo = static_cast<int16_t>(static_cast<int8_t>(static_cast<uint8_t>(p[j] << 4)) >> 4);
                         int16_t hi = static_cast<int16_t>(static_cast<int8_t>(p[j]) >> 4);
-                        d += lo * xg[2 * j] + hi * xg[2 * j + 1];
+                        d += lo * xe[j] + hi * xo[j];
                     }
                     dot = static_cast<int64_t>(d) << in.s_min[g];
                 } else {
@@ -102,8 +105,10 @@ void gemm(const PackedWeights& w, const int8_t* xq, const uint8_t* xs, int shift
         in.s_min[g] = static_cast<uint8_t>(lo);
         in.narrow[g] = w.bits == 4 && hi - lo <= 11;  // |q| <= 8: 8 << 11 fits int16
         if (in.narrow[g])
-            for (int c = g * G; c < (g + 1) * G; ++c)
-                in.x16[c] = static_cast<int16_t>(static_cast<int32_t>(xq[c]) << (xs[c / fx::kGroup] - lo));
+            for (int c = g * G; c < (g + 1) * G; ++c) {
+                const int i = c - g * G, slot = g * G + (i % 2) * (G / 2) + i / 2;
+                in.x16[slot] = static_cast<int16_t>(static_cast<int32_t>(xq[c]) << (xs[c / fx::kGroup] - lo));
+            }
     }
     if (w.bits == 4) gemm_kernel<4>(w, in, shift, acc_bits, out, what);
     else gemm_kernel<8>(w, in, shift, acc_bits, out, what);
