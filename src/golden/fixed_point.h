@@ -106,14 +106,22 @@ inline int quant_exponent(int64_t absmax, int bits) {
     return s < 0 ? 0 : (s > kMaxActExponent ? kMaxActExponent : s);
 }
 
-// Round half up by two arithmetic shifts, then saturate to `bits` signed [C Quant]:
-// q = ((x >> (s - 1)) + 1) >> 1 for s > 0, q = x for s = 0. Written as ((2x >> s) + 1) >> 1,
-// which is the same integer for every s >= 0 (floor(2x / 2^s) = floor(x / 2^(s-1)), and
-// (2x + 1) >> 1 = x), so that it needs no branch and vectorises.
+// Round half up by two arithmetic shifts [C Quant]: ((x >> (s - 1)) + 1) >> 1 for s > 0, x for
+// s = 0. For |x| < 2^31 (checked by the quantizer) this cannot overflow x's type.
+template <typename T>
+inline T round_shift(T x, int s) {
+    return s > 0 ? static_cast<T>(((x >> (s - 1)) + 1) >> 1) : x;
+}
+
+template <typename T>
+inline T saturate(T v, int bits) {
+    const T hi = static_cast<T>(max_signed(bits)), lo = static_cast<T>(-hi - 1);
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+// One element of the quantizer: round half up, then saturate to `bits` signed [C Quant].
 inline int32_t quant_value(int64_t x, int s, int bits) {
-    int64_t q = (((x * 2) >> s) + 1) >> 1;
-    const int64_t hi = max_signed(bits), lo = -hi - 1;
-    return static_cast<int32_t>(q < lo ? lo : (q > hi ? hi : q));
+    return static_cast<int32_t>(saturate(round_shift(x, s), bits));
 }
 
 // Quantizes one group of `n` values (n = kGroup in the datapath). Checks that the inputs fit
@@ -128,19 +136,7 @@ inline uint8_t quantize_group(const In* x, int n, int bits, Out* q, const char* 
     const int64_t absmax = std::max(static_cast<int64_t>(hi), -static_cast<int64_t>(lo));
     check_range(absmax, kActivationBits, what);
     const int s = quant_exponent(absmax, bits);
-    const int64_t qmax = max_signed(bits), qmin = -qmax - 1;
-    if (s == 0) {
-        for (int i = 0; i < n; ++i) {
-            int64_t v = static_cast<int64_t>(x[i]);
-            q[i] = static_cast<Out>(v < qmin ? qmin : (v > qmax ? qmax : v));
-        }
-    } else {
-        // The inputs fit 32 bits (checked above), so the shifts stay in x's own width.
-        for (int i = 0; i < n; ++i) {
-            In v = ((x[i] >> (s - 1)) + 1) >> 1;
-            q[i] = static_cast<Out>(v < qmin ? qmin : (v > qmax ? qmax : v));
-        }
-    }
+    for (int i = 0; i < n; ++i) q[i] = static_cast<Out>(saturate(round_shift(x[i], s), bits));
     return static_cast<uint8_t>(s);
 }
 
