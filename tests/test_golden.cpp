@@ -131,3 +131,35 @@ TEST_CASE("rotation lowers the 4-bit weight error where a group holds outlier co
     INFO("squared error plain " << plain << " rotated " << rotated);
     CHECK(rotated < 0.5 * plain);
 }
+
+TEST_CASE("GEMM equals the released per-tile arithmetic for every activation exponent spread", "[golden][gemm]") {
+    // Reference: layers.h IN_PROJ, acc += acc_g << (xs + s1) + acc_g << (xs + s2) per 8 inputs.
+    Rng rng(21);
+    for (int bits : {4, 8}) {
+        const int rows = 24, cols = 512;
+        std::vector<float> w(rows * cols);
+        for (auto& v : w) v = static_cast<float>(rng.uniform(-0.05, 0.05));
+        PackedWeights p = pack_weights(w, rows, cols, bits, 10, nullptr);
+        for (int spread : {0, 3, 4, 11, 12, 15}) {
+            std::vector<int8_t> xq(cols);
+            std::vector<uint8_t> xs(cols / 8);
+            const int qmax = (1 << (bits - 1)) - 1;
+            for (auto& q : xq) q = static_cast<int8_t>(static_cast<int>(rng.next_u64() % (2 * qmax + 2)) - qmax - 1);
+            for (auto& s : xs) s = static_cast<uint8_t>(rng.next_u64() % (spread + 1));
+            std::vector<int32_t> got(rows);
+            golden::gemm(p, xq.data(), xs.data(), 10, 60, got.data(), "test");
+            for (int r = 0; r < rows; ++r) {
+                int64_t acc = 0;
+                for (int t = 0; t < cols / 8; ++t) {
+                    int64_t accg = 0;
+                    for (int i = 0; i < 8; ++i) accg += int64_t{xq[t * 8 + i]} * p.value(r, t * 8 + i);
+                    int g = t * 8 / 128;
+                    acc += accg << (xs[t] + p.s1[r * (cols / 128) + g]);
+                    acc += accg << (xs[t] + p.s2[r * (cols / 128) + g]);
+                }
+                INFO("bits " << bits << " spread " << spread << " row " << r);
+                REQUIRE(got[r] == static_cast<int32_t>(acc >> 10));
+            }
+        }
+    }
+}

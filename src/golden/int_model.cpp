@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "golden/float_model.h"
 #include "golden/hadamard.h"
 
@@ -31,11 +35,37 @@ namespace {
 // same integer.
 struct GemmInput {
     std::vector<int32_t> x32;  // q << s
+    std::vector<int8_t> x8;    // q << (s - s_min[g]) where spread[g] <= 3, even/odd halves
+    std::vector<int32_t> x8_sum;  // per group: sum of x8 (for the unsigned-weight correction)
     std::vector<int16_t> x16;  // q << (s - s_min[g]) where narrow[g]; per 128-group, the 64
                                // even inputs then the 64 odd ones (they meet the low and high
                                // nibbles of a weight byte)
-    std::vector<uint8_t> s_min, narrow;
+    std::vector<uint8_t> s_min, narrow, tiny;
 };
+
+#if defined(__AVX2__)
+// sum_j w_j x_j over one 128-input group with 4-bit weights and 8-bit activations: the weights
+// are offset to unsigned (w + 8 == nibble ^ 8) for vpmaddubsw, and 8 * sum(x) is subtracted.
+// |(w + 8) x| <= 15 * 64, so the 16-bit pair sums cannot saturate.
+inline int32_t dot128_u4s8(const uint8_t* p, const int8_t* x_even, const int8_t* x_odd, int32_t x_sum) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(0x08);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 64; j += 32) {
+        __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j));
+        __m256i lo = _mm256_xor_si256(_mm256_and_si256(v, low4), eight);
+        __m256i hi = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), eight);
+        __m256i xe = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_even + j));
+        __m256i xo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_odd + j));
+        __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+    }
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+    return _mm_cvtsi128_si32(s4) - 8 * x_sum;
+}
+#endif
 
 template <int Bits>
 void gemm_kernel(const PackedWeights& w, const GemmInput& in, int shift, int acc_bits, int32_t* out,
@@ -50,6 +80,12 @@ void gemm_kernel(const PackedWeights& w, const GemmInput& in, int shift, int acc
             int64_t dot;
             if constexpr (Bits == 4) {
                 const uint8_t* p = &w.data[(static_cast<std::size_t>(r) * w.cols + g * G) / 2];
+#if defined(__AVX2__)
+                if (in.tiny[g]) {
+                    const int8_t* xe = &in.x8[g * G];
+                    dot = static_cast<int64_t>(dot128_u4s8(p, xe, xe + G / 2, in.x8_sum[g])) << in.s_min[g];
+                } else
+#endif
                 if (in.narrow[g]) {
                     const int16_t* xe = &in.x16[g * G];
                     const int16_t* xo = xe + G / 2;
@@ -96,18 +132,27 @@ void gemm(const PackedWeights& w, const int8_t* xq, const uint8_t* xs, int shift
     GemmInput in;
     in.x32.resize(w.cols);
     in.x16.resize(w.cols);
+    in.x8.resize(w.cols);
+    in.x8_sum.assign(w.groups(), 0);
     in.s_min.resize(w.groups());
     in.narrow.resize(w.groups());
+    in.tiny.resize(w.groups());
     for (int c = 0; c < w.cols; ++c) in.x32[c] = static_cast<int32_t>(xq[c]) << xs[c / fx::kGroup];
     for (int g = 0; g < w.groups(); ++g) {
         const uint8_t* e = xs + g * per;
         int lo = *std::min_element(e, e + per), hi = *std::max_element(e, e + per);
         in.s_min[g] = static_cast<uint8_t>(lo);
         in.narrow[g] = w.bits == 4 && hi - lo <= 11;  // |q| <= 8: 8 << 11 fits int16
+        in.tiny[g] = w.bits == 4 && hi - lo <= 3;     // 8 << 3 = 64 fits int8
         if (in.narrow[g])
             for (int c = g * G; c < (g + 1) * G; ++c) {
                 const int i = c - g * G, slot = g * G + (i % 2) * (G / 2) + i / 2;
-                in.x16[slot] = static_cast<int16_t>(static_cast<int32_t>(xq[c]) << (xs[c / fx::kGroup] - lo));
+                const int32_t v = static_cast<int32_t>(xq[c]) << (xs[c / fx::kGroup] - lo);
+                in.x16[slot] = static_cast<int16_t>(v);
+                if (in.tiny[g]) {
+                    in.x8[slot] = static_cast<int8_t>(v);
+                    in.x8_sum[g] += v;
+                }
             }
     }
     if (w.bits == 4) gemm_kernel<4>(w, in, shift, acc_bits, out, what);
