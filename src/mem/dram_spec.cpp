@@ -206,6 +206,8 @@ std::vector<TimingConstraint> timing_constraints(const DramSpec& spec) {
         {C::ACT, C::WR, S::SameBank, t.rcd_wr, "tRCD (write)"},
         {C::ACT, C::PRE, S::SameBank, t.ras, "tRAS"},
         {C::PRE, C::ACT, S::SameBank, t.rp, "tRP"},
+        {C::RD, C::RD, S::Channel, t.burst_cycles, "data bus (BL/2)"},
+        {C::WR, C::WR, S::Channel, t.burst_cycles, "data bus (BL/2)"},
         {C::RD, C::RD, S::SameBankGroup, t.ccd_l, "tCCD_L"},
         {C::RD, C::RD, S::OtherBankGroup, t.ccd_s, "tCCD_S"},
         {C::WR, C::WR, S::SameBankGroup, t.ccd_l, "tCCD_L"},

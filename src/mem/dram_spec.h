@@ -58,7 +58,8 @@ struct TimingConstraint {
     const char* name;  // the JEDEC parameter(s) behind it
 };
 
-// The pairwise constraints of a spec (the four-activate window is separate: faw).
+// The pairwise constraints of a spec (the four-activate window is separate: faw), plus the
+// data bus: two bursts of the same direction at least BL/2 cycles apart.
 std::vector<TimingConstraint> timing_constraints(const DramSpec& spec);
 
 }  // namespace lmsim::mem

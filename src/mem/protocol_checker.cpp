@@ -21,6 +21,7 @@ ProtocolChecker::ProtocolChecker(const DramSpec& spec)
 
 std::string ProtocolChecker::timing_violation(Command cmd, const BankAddress& a, long cycle) const {
     const int me = index(a), bpg = spec_.org.banks_per_group;
+    std::string all;  // every violated rule, "; "-separated
     for (const TimingConstraint& r : rules_) {
         if (r.next != cmd) continue;
         for (int b = 0; b < spec_.org.banks(); ++b) {
@@ -35,15 +36,15 @@ std::string ProtocolChecker::timing_violation(Command cmd, const BankAddress& a,
                 case Scope::Channel: applies = true; break;
             }
             if (applies && cycle < prev + r.cycles)
-                return fmt::format("{} at {} on bg{}/bank{}: {} ({}) needs {} cycles after {} at {} on bg{}/bank{}",
-                                   to_string(cmd), cycle, a.bank_group, a.bank, r.name, to_string(r.scope),
-                                   r.cycles, to_string(r.prev), prev, b / bpg, b % bpg);
+                all += fmt::format("{}{} at {} on bg{}/bank{}: {} ({}) needs {} cycles after {} at {} on bg{}/bank{}",
+                                   all.empty() ? "" : "; ", to_string(cmd), cycle, a.bank_group, a.bank, r.name,
+                                   to_string(r.scope), r.cycles, to_string(r.prev), prev, b / bpg, b % bpg);
         }
     }
     if (cmd == Command::ACT && recent_acts_.size() == 4 && cycle < recent_acts_.front() + spec_.t.faw)
-        return fmt::format("ACT at {}: tFAW allows 4 activates in {} cycles, the 4th before this was at {}",
-                           cycle, spec_.t.faw, recent_acts_.front());
-    return "";
+        all += fmt::format("{}ACT at {}: tFAW allows 4 activates in {} cycles, the 4th before this was at {}",
+                           all.empty() ? "" : "; ", cycle, spec_.t.faw, recent_acts_.front());
+    return all;
 }
 
 std::string ProtocolChecker::check(Command cmd, const BankAddress& a, long cycle) const {

@@ -22,8 +22,8 @@ class ProtocolChecker {
 public:
     explicit ProtocolChecker(const DramSpec& spec);
 
-    // Empty when `cmd` at `cycle` is legal after the commands recorded so far; otherwise what
-    // it violates (e.g. "RD at 113 on bg0/bank1: tRCD (read) needs 11 cycles after ACT at 105").
+    // Empty when `cmd` at `cycle` is legal after the commands recorded so far; otherwise every
+    // rule it violates (e.g. "RD at 113 on bg0/bank1: tRCD (read) needs 11 cycles after ACT at 105").
     std::string check(Command cmd, const BankAddress& a, long cycle) const;
     // The earliest cycle >= `from` at which the timing rules allow `cmd` (bank state aside).
     long earliest(Command cmd, const BankAddress& a, long from) const;

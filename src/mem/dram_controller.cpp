@@ -1,0 +1,190 @@
+#include "mem/dram_controller.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace lmsim::mem {
+
+namespace {
+constexpr int kCommands = 5;
+int log2_exact(int v) {
+    int b = 0;
+    while ((1 << b) < v) ++b;
+    return b;
+}
+}  // namespace
+
+DramController::DramController(const DramSpec& spec, AddressMapping mapping)
+    : spec_(spec),
+      mapping_(std::move(mapping)),
+      rules_(timing_constraints(spec)),
+      next_(kCommands, std::vector<long>(spec.org.banks(), 0)),
+      open_row_(spec.org.banks(), -1),
+      next_refresh_(spec.t.refi) {
+    const std::string& m = mapping_.order;
+    bool ok = m.size() == 8;
+    for (const char* f : {"Bg", "Co", "Ba", "Ro"}) ok = ok && m.find(f) != std::string::npos && m.find(f) % 2 == 0;
+    if (!ok)
+        throw InputError(fmt::format("address mapping '{}': expected the four fields Bg, Co, Ba, Ro in some order, "
+                                     "least significant first (e.g. BgCoBaRo)", m));
+}
+
+DecodedAddress DramController::decode(uint64_t address) const {
+    DecodedAddress d;
+    uint64_t a = address >> log2_exact(spec_.org.bytes_per_access());
+    for (std::size_t i = 0; i < mapping_.order.size(); i += 2) {
+        const std::string f = mapping_.order.substr(i, 2);
+        int size = f == "Bg" ? spec_.org.bank_groups : f == "Co" ? spec_.org.columns
+                 : f == "Ba" ? spec_.org.banks_per_group : spec_.org.rows;
+        int v = static_cast<int>(a % static_cast<uint64_t>(size));
+        a /= static_cast<uint64_t>(size);
+        (f == "Bg" ? d.bank_group : f == "Co" ? d.column : f == "Ba" ? d.bank : d.row) = v;
+    }
+    return d;
+}
+
+long DramController::not_before(Command c, int bank) const {
+    long t = std::max(next_[static_cast<int>(c)][bank], cmd_bus_free_);
+    if (c == Command::ACT && recent_acts_.size() == 4) t = std::max(t, recent_acts_.front() + spec_.t.faw);
+    return t;
+}
+
+void DramController::issue(Command c, const BankAddress& a, long cycle) {
+    const int bpg = spec_.org.banks_per_group, me = a.bank_group * bpg + a.bank;
+    // Raise the "not before" time of every command this one constrains.
+    for (const TimingConstraint& r : rules_) {
+        if (r.prev != c) continue;
+        auto& next = next_[static_cast<int>(r.next)];
+        for (int b = 0; b < spec_.org.banks(); ++b) {
+            const bool same_group = b / bpg == a.bank_group;
+            const bool applies = r.scope == Scope::Channel || (r.scope == Scope::SameBank && b == me) ||
+                                 (r.scope == Scope::SameBankGroup && same_group) ||
+                                 (r.scope == Scope::OtherBankGroup && !same_group);
+            if (applies) next[b] = std::max(next[b], cycle + r.cycles);
+        }
+    }
+    switch (c) {
+        case Command::ACT:
+            open_row_[me] = a.row;
+            recent_acts_.push_back(cycle);
+            if (recent_acts_.size() > 4) recent_acts_.erase(recent_acts_.begin());
+            ++stats_.activates;
+            break;
+        case Command::PRE: open_row_[me] = -1; ++stats_.precharges; break;
+        case Command::RD: ++stats_.reads; break;
+        case Command::WR: ++stats_.writes; break;
+        case Command::REF: ++stats_.refreshes; break;
+    }
+    cmd_bus_free_ = cycle + 1;
+    if (recording_) log_.push_back({c, a, cycle});
+}
+
+long DramController::refresh_if_due(long now) {
+    if (now < next_refresh_) return now;
+    long t = std::max(now, next_refresh_);
+    const int bpg = spec_.org.banks_per_group;
+    for (int b = 0; b < spec_.org.banks(); ++b) {
+        if (open_row_[b] < 0) continue;
+        BankAddress a{b / bpg, b % bpg, open_row_[b]};
+        long at = std::max(t, not_before(Command::PRE, b));
+        issue(Command::PRE, a, at);
+        t = at;
+    }
+    long at = std::max(t, not_before(Command::REF, 0));
+    issue(Command::REF, {0, 0, 0}, at);
+    next_refresh_ += spec_.t.refi;
+    return at;
+}
+
+long DramController::access(uint64_t address, bool is_write, long arrival) {
+    long now = refresh_if_due(std::max(arrival, cmd_bus_free_));
+    const DecodedAddress d = decode(address);
+    const int bank = d.bank_group * spec_.org.banks_per_group + d.bank;
+    const BankAddress a{d.bank_group, d.bank, d.row};
+    if (open_row_[bank] == d.row) {
+        ++stats_.row_hits;
+    } else {
+        if (open_row_[bank] >= 0) {
+            ++stats_.row_conflicts;
+            BankAddress open{d.bank_group, d.bank, open_row_[bank]};
+            now = std::max(now, not_before(Command::PRE, bank));
+            issue(Command::PRE, open, now);
+        } else {
+            ++stats_.row_misses;
+        }
+        now = std::max(now, not_before(Command::ACT, bank));
+        issue(Command::ACT, a, now);
+    }
+    const Command c = is_write ? Command::WR : Command::RD;
+    now = std::max(now, not_before(c, bank));
+    issue(c, a, now);
+    return now + (is_write ? spec_.t.wl : spec_.t.rl) + spec_.t.burst_cycles;
+}
+
+std::vector<long> DramController::serve(const std::vector<Request>& requests, int window) {
+    std::vector<long> done(requests.size());
+    const int bpg = spec_.org.banks_per_group;
+    // Row outcomes are counted from the commands issued for the batch: every ACT serves one
+    // request that found its row closed (a conflict when a PRE closed another row first).
+    const long acts0 = stats_.activates, pres0 = stats_.precharges, refs0 = stats_.refreshes;
+    std::vector<DecodedAddress> dec(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) dec[i] = decode(requests[i].address);
+    auto bank_of = [&](std::size_t i) { return dec[i].bank_group * bpg + dec[i].bank; };
+    for (std::size_t head = 0; head < requests.size(); ++head) {
+        long now = refresh_if_due(std::max(requests[head].arrival, cmd_bus_free_));
+        const int hb = bank_of(head);
+        const BankAddress ha{dec[head].bank_group, dec[head].bank, dec[head].row};
+        while (true) {
+            // The head's next command and when it is legal.
+            Command hc = open_row_[hb] == dec[head].row ? (requests[head].is_write ? Command::WR : Command::RD)
+                       : open_row_[hb] >= 0 ? Command::PRE : Command::ACT;
+            long ht = std::max(now, not_before(hc, hb));
+            // A younger request's row command that is legal before it, to a bank no older request
+            // in the window still needs.
+            std::size_t best = requests.size();
+            long bt = ht;
+            Command bc = Command::ACT;
+            std::vector<char> claimed(spec_.org.banks(), 0);
+            claimed[hb] = 1;
+            for (std::size_t j = head + 1; j < requests.size() && j <= head + static_cast<std::size_t>(window); ++j) {
+                const int b = bank_of(j);
+                if (claimed[b] || requests[j].arrival > now) {
+                    claimed[b] = 1;
+                    continue;
+                }
+                claimed[b] = 1;
+                if (open_row_[b] == dec[j].row) continue;
+                Command c = open_row_[b] >= 0 ? Command::PRE : Command::ACT;
+                long t = std::max(now, not_before(c, b));
+                if (t < bt) best = j, bt = t, bc = c;
+            }
+            if (best < requests.size()) {
+                const int b = bank_of(best);
+                BankAddress a{dec[best].bank_group, dec[best].bank, bc == Command::PRE ? open_row_[b] : dec[best].row};
+                issue(bc, a, bt);
+                now = bt;
+                continue;
+            }
+            BankAddress a = ha;
+            if (hc == Command::PRE) a.row = open_row_[hb];
+            issue(hc, a, ht);
+            now = ht;
+            if (hc == Command::RD || hc == Command::WR) {
+                done[head] = ht + (hc == Command::WR ? spec_.t.wl : spec_.t.rl) + spec_.t.burst_cycles;
+                break;
+            }
+        }
+    }
+    const long acts = stats_.activates - acts0;
+    // Precharges of refreshes are not row conflicts; at most one per bank per refresh.
+    const long conflicts = std::max(0L, stats_.precharges - pres0 - (stats_.refreshes - refs0) * spec_.org.banks());
+    stats_.row_conflicts += std::min(conflicts, acts);
+    stats_.row_misses += acts - std::min(conflicts, acts);
+    stats_.row_hits += static_cast<long>(requests.size()) - acts;
+    return done;
+}
+
+}  // namespace lmsim::mem

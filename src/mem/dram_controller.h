@@ -1,0 +1,84 @@
+// lmsim: an event-driven command-level controller for one DRAM channel (or HBM pseudo-channel),
+// DRAMSys style: no per-cycle process; for each request it computes the earliest legal time of
+// every command it needs (PRE, ACT, RD/WR) from per-bank and per-channel "not before" times
+// that each issued command raises through the spec's constraint table. Open-page policy,
+// in-order service (FCFS), all-bank refresh every tREFI. Every issued command can be replayed
+// into the independent ProtocolChecker.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mem/dram_spec.h"
+#include "mem/protocol_checker.h"
+
+namespace lmsim::mem {
+
+// Address bits from least significant: byte offset within a burst, then the fields in the
+// order given (e.g. "BgCoBaRo": bank group, column, bank, row — consecutive bursts rotate over
+// bank groups first, the mapping that lets a stream use tCCD_S).
+struct AddressMapping {
+    std::string order = "BgCoBaRo";
+};
+
+struct DecodedAddress {
+    int bank_group = 0, bank = 0, row = 0, column = 0;
+};
+
+struct IssuedCommand {
+    Command cmd;
+    BankAddress at;
+    long cycle;
+};
+
+struct ChannelStats {
+    long reads = 0, writes = 0, activates = 0, precharges = 0, refreshes = 0;
+    long row_hits = 0, row_misses = 0, row_conflicts = 0;
+};
+
+class DramController {
+public:
+    DramController(const DramSpec& spec, AddressMapping mapping = {});
+
+    DecodedAddress decode(uint64_t address) const;
+    // Serves one burst-sized access that may start no earlier than `arrival` (cycles); returns
+    // the cycle at which its data transfer ends. In order, one request at a time.
+    long access(uint64_t address, bool is_write, long arrival);
+
+    // Serves a batch in order of column commands, with a lookahead window: while the oldest
+    // request waits, row commands (PRE, ACT) for up to `window` younger requests to other banks
+    // are issued when they are legal earlier (the controller's request queue). Returns each
+    // request's completion cycle.
+    struct Request {
+        uint64_t address;
+        bool is_write;
+        long arrival;
+    };
+    std::vector<long> serve(const std::vector<Request>& requests, int window);
+
+    const ChannelStats& stats() const { return stats_; }
+    const DramSpec& spec() const { return spec_; }
+    // Every command issued, when recording is on (for the protocol checker in tests).
+    void record_commands(bool on) { recording_ = on; }
+    const std::vector<IssuedCommand>& commands() const { return log_; }
+
+private:
+    long not_before(Command c, int bank) const;
+    void issue(Command c, const BankAddress& a, long cycle);
+    long refresh_if_due(long now);
+    DramSpec spec_;
+    AddressMapping mapping_;
+    std::vector<TimingConstraint> rules_;
+    // next_[c][bank]: earliest cycle command c may be issued to that bank.
+    std::vector<std::vector<long>> next_;
+    std::vector<long> recent_acts_;  // last four ACT cycles (tFAW)
+    std::vector<int> open_row_;
+    long cmd_bus_free_ = 0;  // one command per cycle on the command bus
+    long next_refresh_ = 0;
+    ChannelStats stats_;
+    bool recording_ = false;
+    std::vector<IssuedCommand> log_;
+};
+
+}  // namespace lmsim::mem
