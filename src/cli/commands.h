@@ -29,6 +29,7 @@ struct CheckFailed {
 
 void add_golden_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+void add_membench_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 

@@ -1,0 +1,116 @@
+#include "mem/membench.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "mem/dram_controller.h"
+#include "model/weights.h"
+
+namespace lmsim::mem {
+
+std::string default_preset(const MemorySystemConfig& m) {
+    if (m.kind == "hbm2") return "HBM2_DRAMSYS";
+    if (m.kind == "lpddr4") return "LPDDR4_3200";
+    return m.data_rate_mtps >= 3200 ? "DDR4_3200" : "DDR4_2400";
+}
+
+MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec& b) {
+    MembenchResult r;
+    r.preset = b.preset.empty() ? default_preset(memory) : b.preset;
+    const DramSpec spec = dram_preset(r.preset);
+    const int access = spec.org.bytes_per_access();
+    long stride = 0;
+    bool random = false;
+    if (b.pattern == "seq") stride = b.burst_bytes;
+    else if (b.pattern == "random") random = true;
+    else if (b.pattern.rfind("stride:", 0) == 0) {
+        try {
+            stride = std::stol(b.pattern.substr(7));
+        } catch (const std::exception&) {
+            stride = 0;
+        }
+        if (stride <= 0) throw InputError(fmt::format("--pattern {}: expected stride:N with N > 0 bytes", b.pattern));
+    } else {
+        throw InputError(fmt::format("--pattern {}: expected seq, random or stride:N", b.pattern));
+    }
+    if (b.burst_bytes < access || b.burst_bytes % access)
+        throw InputError(fmt::format("--burst {}: expected a multiple of the {}-byte DRAM access", b.burst_bytes, access));
+    if (b.outstanding < 1) throw InputError("--outstanding must be >= 1");
+    if (b.channels < 1 || b.channels > memory.axi_ports)
+        throw InputError(fmt::format("--channels {}: the platform's {} memory has {} ports", b.channels, memory.kind, memory.axi_ports));
+
+    // HBM2: each port reaches its own pseudo-channel. Other kinds: every port shares the
+    // platform's DRAM channels, interleaved every 256 bytes [A: NoC/DDRMC interleaving].
+    const bool hbm = memory.kind == "hbm2";
+    const int dram_channels = hbm ? b.channels : memory.channels;
+    const long interleave = 256;
+    std::vector<DramController> ctrl;
+    for (int c = 0; c < dram_channels; ++c) ctrl.emplace_back(spec);
+    const double axi_ns_per_beat = 1000.0 / memory.axi_clock_mhz;
+    const int beat_bytes = memory.axi_port_width_bits / 8;
+    const long beats = std::max<long>(1, b.burst_bytes / beat_bytes);
+    const uint64_t span = uint64_t{1} << 27;  // 128 MB per port
+    std::vector<double> latencies;
+    double end_ns = 0;
+    Rng rng(17);
+    for (int p = 0; p < b.channels; ++p) {
+        std::vector<double> done(b.bursts_per_port, 0), issued(b.bursts_per_port, 0);
+        double last_done = 0;
+        // Bursts are handed to the controllers a few at a time (never more than are in flight),
+        // so that the controller's lookahead spans burst boundaries as a real request queue does.
+        const long chunk = std::min<long>(b.outstanding, 4);
+        for (long k0 = 0; k0 < b.bursts_per_port; k0 += chunk) {
+            const long k1 = std::min(b.bursts_per_port, k0 + chunk);
+            std::vector<std::vector<DramController::Request>> per(dram_channels);
+            std::vector<std::vector<long>> owner(dram_channels);  // burst of each request
+            for (long k = k0; k < k1; ++k) {
+                // A new burst may start when a slot frees up (outstanding limit), one address
+                // beat per AXI cycle.
+                double issue = k > 0 ? issued[k - 1] + axi_ns_per_beat : 0;
+                if (k >= b.outstanding) issue = std::max(issue, done[k - b.outstanding]);
+                issued[k] = issue;
+                uint64_t base = random ? (rng.next_u64() % span) / b.burst_bytes * b.burst_bytes
+                                       : static_cast<uint64_t>(k * stride) % span;
+                for (long off = 0; off < b.burst_bytes; off += access) {
+                    uint64_t a = base + static_cast<uint64_t>(off);
+                    int ch = hbm ? p : static_cast<int>((a / interleave) % dram_channels);
+                    uint64_t local = hbm ? a : (a / interleave / dram_channels) * interleave + a % interleave;
+                    per[ch].push_back({local, false, static_cast<long>(std::ceil(issue / spec.t.tck_ns))});
+                    owner[ch].push_back(k);
+                }
+            }
+            std::vector<double> dram_done(k1 - k0, 0);
+            for (int ch = 0; ch < dram_channels; ++ch) {
+                if (per[ch].empty()) continue;
+                std::vector<long> t = ctrl[ch].serve(per[ch], 32);
+                for (std::size_t i = 0; i < t.size(); ++i) {
+                    double& d = dram_done[owner[ch][i] - k0];
+                    d = std::max(d, t[i] * spec.t.tck_ns);
+                }
+            }
+            for (long k = k0; k < k1; ++k) {
+                // The port returns at most one beat per AXI cycle.
+                done[k] = std::max(dram_done[k - k0], last_done + beats * axi_ns_per_beat);
+                last_done = done[k];
+                latencies.push_back(done[k] - issued[k]);
+            }
+        }
+        end_ns = std::max(end_ns, last_done);
+    }
+    r.gbps = static_cast<double>(b.channels) * b.bursts_per_port * b.burst_bytes / end_ns;
+    std::sort(latencies.begin(), latencies.end());
+    r.latency_min_ns = latencies.front();
+    double sum = 0;
+    for (double l : latencies) sum += l;
+    r.latency_mean_ns = sum / latencies.size();
+    r.latency_p99_ns = latencies[static_cast<std::size_t>(0.99 * (latencies.size() - 1))];
+    const double dram_peak = (hbm ? b.channels : memory.channels) * spec.peak_gbps();
+    const double port_peak = b.channels * beat_bytes * memory.axi_clock_mhz / 1000.0;
+    r.peak_gbps = std::min(dram_peak, port_peak);
+    return r;
+}
+
+}  // namespace lmsim::mem

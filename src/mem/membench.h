@@ -1,0 +1,32 @@
+// lmsim: a Shuhai-style memory microbenchmark on the command-level model: AXI ports issue bursts
+// (sequential, random or strided) with a bounded number outstanding; each burst becomes DRAM
+// bursts served by the channel controllers; achieved bandwidth and burst latency are reported.
+#pragma once
+#include <string>
+
+#include "config/hardware_config.h"
+#include "mem/dram_spec.h"
+
+namespace lmsim::mem {
+
+struct MembenchSpec {
+    std::string pattern = "seq";  // seq | random | stride:N (N bytes between burst starts)
+    int burst_bytes = 8192;       // one AXI burst (256 beats of 32 bytes)
+    int outstanding = 32;         // AXI bursts in flight per port
+    int channels = 1;             // ports used (HBM2: one pseudo-channel each)
+    long bursts_per_port = 2000;
+    std::string preset;           // DRAM preset; empty: from the platform's memory kind
+};
+
+struct MembenchResult {
+    std::string preset;
+    double gbps = 0;
+    double latency_min_ns = 0, latency_mean_ns = 0, latency_p99_ns = 0;
+    double peak_gbps = 0;  // min(DRAM peak, AXI ports) for the channels used
+};
+
+// Throws InputError for a bad pattern, sizes or more channels than the platform has.
+MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec& spec);
+std::string default_preset(const MemorySystemConfig& memory);
+
+}  // namespace lmsim::mem
