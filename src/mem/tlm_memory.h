@@ -1,0 +1,43 @@
+// lmsim: a DRAM channel as a TLM-2.0 target (base protocol). The accelerator's AXI masters are
+// TLM-2.0 initiators; an external TLM memory model (DRAMSys, say) can take this target's place.
+//
+// Protocol use: blocking transport (b_transport) in the loosely-timed coding style, with exact
+// timing annotation: the target serves the transaction's DRAM bursts on the command-level
+// controller, starting no earlier than sc_time_stamp() + delay, and returns in `delay` the time
+// until the last data beat. No temporal decoupling is applied inside the target, so the
+// annotated completion times are the command model's. Reads return what was written (a sparse
+// backing store), so the functional datapath can run through it. nb_transport (AT phases) is
+// not implemented yet.
+#pragma once
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+#include <unordered_map>
+#include <vector>
+
+#include "mem/dram_controller.h"
+
+namespace lmsim::mem {
+
+class DramChannelTarget : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<DramChannelTarget> socket;
+
+    DramChannelTarget(sc_core::sc_module_name name, const DramSpec& spec, AddressMapping mapping = {},
+                      int lookahead_window = 32);
+
+    const DramController& controller() const { return controller_; }
+    DramController& controller() { return controller_; }
+    long transactions() const { return transactions_; }
+
+private:
+    void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    uint8_t* backing(uint64_t address);
+    DramController controller_;
+    int window_;
+    long transactions_ = 0;
+    static constexpr uint64_t kPageBytes = 4096;
+    std::unordered_map<uint64_t, std::vector<uint8_t>> pages_;
+};
+
+}  // namespace lmsim::mem
