@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "config/hardware_config.h"
+#include "mem/dram_energy.h"
 #include "mem/membench.h"
 
 using namespace lmsim;
@@ -63,4 +64,25 @@ TEST_CASE("membench rejects bad arguments", "[mem][membench][errors]") {
     s.channels = 1;
     s.burst_bytes = 48;
     CHECK_THROWS_WITH(run_membench(u280(), s), Catch::Contains("multiple of the 32-byte"));
+}
+
+TEST_CASE("DRAM energy: per-command energies from the published currents, times the counts", "[mem][energy]") {
+    DramSpec ddr = dram_preset("DDR4_2400");
+    DramEnergyTable t = energy_table(ddr);
+    // 8 x 1.2 V x (184.5 - 44.0) mA x 4 cycles x 0.833 ns = 4,495 pJ per 64-byte read.
+    CHECK(t.rd_pj == Approx(8 * 1.2 * 140.5 * 4 * 0.833));
+    CHECK(t.rd_pj / 512 == Approx(8.78).epsilon(0.01));  // pJ per bit
+    CHECK(t.act_pre_pj == Approx(8 * 1.2 * (60.75 * 55 - (44.0 * 39 + 38.25 * 16)) * 0.833));
+    CHECK(t.unknown.empty());
+    ChannelStats s;
+    s.reads = 10;
+    s.activates = 2;
+    s.refreshes = 1;
+    DramEnergy e = channel_energy(t, s, 1000.0);
+    CHECK(e.total_pj() == Approx(10 * t.rd_pj + 2 * t.act_pre_pj + t.ref_pj + t.background_mw * 1000.0));
+    // HBM2: only a pJ/bit figure exists, and the table says what it leaves out.
+    DramEnergyTable h = energy_table(dram_preset("HBM2_DRAMSYS"));
+    CHECK(h.rd_pj == Approx(3.9 * 256));
+    CHECK_FALSE(h.unknown.empty());
+    CHECK_FALSE(energy_table(dram_preset("LPDDR4_3200")).unknown.empty());
 }

@@ -28,6 +28,8 @@ void run_membench_cmd(const MembenchArgs& a) {
     fmt::print("  bandwidth  {:.2f} GB/s ({:.1f} % of {:.2f} GB/s peak)\n", r.gbps, 100 * r.gbps / r.peak_gbps, r.peak_gbps);
     fmt::print("  latency    min {:.0f} ns, mean {:.0f} ns, p99 {:.0f} ns (per burst, issue to last beat)\n",
                r.latency_min_ns, r.latency_mean_ns, r.latency_p99_ns);
+    fmt::print("  energy     {:.3g} uJ, {:.2f} pJ/bit{}\n", r.energy_pj / 1e6, r.energy_pj_per_bit,
+               r.energy_unknown.empty() ? "" : " (not covered: " + r.energy_unknown + ")");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "mem/dram_controller.h"
+#include "mem/dram_energy.h"
 #include "model/weights.h"
 
 namespace lmsim::mem {
@@ -101,6 +102,10 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
         end_ns = std::max(end_ns, last_done);
     }
     r.gbps = static_cast<double>(b.channels) * b.bursts_per_port * b.burst_bytes / end_ns;
+    const DramEnergyTable table = energy_table(spec);
+    for (const auto& c : ctrl) r.energy_pj += channel_energy(table, c.stats(), end_ns).total_pj();
+    r.energy_pj_per_bit = r.energy_pj / (8.0 * b.channels * b.bursts_per_port * b.burst_bytes);
+    r.energy_unknown = table.unknown;
     std::sort(latencies.begin(), latencies.end());
     r.latency_min_ns = latencies.front();
     double sum = 0;

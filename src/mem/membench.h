@@ -23,6 +23,9 @@ struct MembenchResult {
     double gbps = 0;
     double latency_min_ns = 0, latency_mean_ns = 0, latency_p99_ns = 0;
     double peak_gbps = 0;  // min(DRAM peak, AXI ports) for the channels used
+    double energy_pj = 0;  // all channels, by command counts (see dram_energy.h)
+    double energy_pj_per_bit = 0;
+    std::string energy_unknown;  // what the energy figure leaves out
 };
 
 // Throws InputError for a bad pattern, sizes or more channels than the platform has.
