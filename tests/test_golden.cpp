@@ -154,8 +154,8 @@ TEST_CASE("GEMM equals the released per-tile arithmetic for every activation exp
                     int64_t accg = 0;
                     for (int i = 0; i < 8; ++i) accg += int64_t{xq[t * 8 + i]} * p.value(r, t * 8 + i);
                     int g = t * 8 / 128;
-                    acc += accg << (xs[t] + p.s1[r * (cols / 128) + g]);
-                    acc += accg << (xs[t] + p.s2[r * (cols / 128) + g]);
+                    acc += fx::shl(accg, xs[t] + p.s1[r * (cols / 128) + g]);
+                    acc += fx::shl(accg, xs[t] + p.s2[r * (cols / 128) + g]);
                 }
                 INFO("bits " << bits << " spread " << spread << " row " << r);
                 REQUIRE(got[r] == static_cast<int32_t>(acc >> 10));

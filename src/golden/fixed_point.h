@@ -93,6 +93,14 @@ inline int bit_length(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
 inline int64_t max_signed(int bits) { return (int64_t{1} << (bits - 1)) - 1; }
 inline int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 
+// Left shift of a possibly negative value. In C++17 `v << s` is undefined for negative v, so
+// the datapath's "<<" (the hardware's shift of a two's-complement word) is written as a
+// multiplication by 2^s, which compilers emit as the same shift.
+template <typename T>
+constexpr T shl(T v, int s) {
+    return static_cast<T>(v * (static_cast<T>(1) << s));
+}
+
 [[noreturn]] void throw_range(const char* what, int64_t value, int bits);
 inline void check_range(int64_t v, int bits, const char* what) {
     if (abs64(v) > max_signed(bits)) throw_range(what, v, bits);
@@ -152,7 +160,7 @@ inline void quantize_groups(const In* x, int n, int bits, Out* q, uint8_t* s, co
 // the result against the 32-bit activation word [C].
 inline int32_t shifted_product(int64_t a, int64_t b, int exponent_sum, int right_shift,
                                int product_bits, const char* what) {
-    int64_t p = (a * b) << exponent_sum;
+    int64_t p = shl(a * b, exponent_sum);
     check_range(p, product_bits, what);
     int64_t r = p >> right_shift;
     check_range(r, kActivationBits, what);

@@ -83,7 +83,7 @@ void gemm_kernel(const PackedWeights& w, const GemmInput& in, int shift, int acc
 #if defined(__AVX2__)
                 if (in.tiny[g]) {
                     const int8_t* xe = &in.x8[g * G];
-                    dot = static_cast<int64_t>(dot128_u4s8(p, xe, xe + G / 2, in.x8_sum[g])) << in.s_min[g];
+                    dot = fx::shl(static_cast<int64_t>(dot128_u4s8(p, xe, xe + G / 2, in.x8_sum[g])), in.s_min[g]);
                 } else
 #endif
                 if (in.narrow[g]) {
@@ -95,7 +95,7 @@ void gemm_kernel(const PackedWeights& w, const GemmInput& in, int shift, int acc
                         int16_t hi = static_cast<int16_t>(static_cast<int8_t>(p[j]) >> 4);
                         d += lo * xe[j] + hi * xo[j];
                     }
-                    dot = static_cast<int64_t>(d) << in.s_min[g];
+                    dot = fx::shl(static_cast<int64_t>(d), in.s_min[g]);
                 } else {
                     // |x'| < 2^18 and |w| <= 8: a 128-term dot fits 32 bits.
                     const int32_t* xg = &in.x32[g * G];
@@ -137,7 +137,7 @@ void gemm(const PackedWeights& w, const int8_t* xq, const uint8_t* xs, int shift
     in.s_min.resize(w.groups());
     in.narrow.resize(w.groups());
     in.tiny.resize(w.groups());
-    for (int c = 0; c < w.cols; ++c) in.x32[c] = static_cast<int32_t>(xq[c]) << xs[c / fx::kGroup];
+    for (int c = 0; c < w.cols; ++c) in.x32[c] = fx::shl(static_cast<int32_t>(xq[c]), xs[c / fx::kGroup]);
     for (int g = 0; g < w.groups(); ++g) {
         const uint8_t* e = xs + g * per;
         int lo = *std::min_element(e, e + per), hi = *std::max_element(e, e + per);
@@ -147,7 +147,7 @@ void gemm(const PackedWeights& w, const int8_t* xq, const uint8_t* xs, int shift
         if (in.narrow[g])
             for (int c = g * G; c < (g + 1) * G; ++c) {
                 const int i = c - g * G, slot = g * G + (i % 2) * (G / 2) + i / 2;
-                const int32_t v = static_cast<int32_t>(xq[c]) << (xs[c / fx::kGroup] - lo);
+                const int32_t v = fx::shl(static_cast<int32_t>(xq[c]), xs[c / fx::kGroup] - lo);
                 in.x16[slot] = static_cast<int16_t>(v);
                 if (in.tiny[g]) {
                     in.x8[slot] = static_cast<int8_t>(v);
@@ -245,12 +245,12 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     std::vector<int32_t> conv(CD);
     for (int ch = 0; ch < CD; ++ch) {
         const int g = ch / G;
-        int64_t acc = static_cast<int64_t>(L.conv_bias[ch]) << L.conv_bias_exp[g];
+        int64_t acc = shl(static_cast<int64_t>(L.conv_bias[ch]), L.conv_bias_exp[g]);
         for (int d = 0; d < 4; ++d) {
             int64_t v = d < 3 ? st.conv_q[static_cast<std::size_t>(d) * CD + ch] : xq[ch];
             int vs = d < 3 ? st.conv_s[static_cast<std::size_t>(d) * (CD / G) + g] : xs[g];
-            acc += (v * L.conv_weight[static_cast<std::size_t>(d) * CD + ch])
-                   << (vs + L.conv_weight_exp[static_cast<std::size_t>(d) * (CD / G) + g]);
+            acc += shl(v * L.conv_weight[static_cast<std::size_t>(d) * CD + ch],
+                       vs + L.conv_weight_exp[static_cast<std::size_t>(d) * (CD / G) + g]);
             check_range(acc, kProductBits, "conv accumulator");
         }
         int64_t out = acc >> kConvShift;
@@ -277,7 +277,7 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     // 5. dt + bias, softplus LUT, 8-bit quantization in groups of 8 heads.
     std::vector<int64_t> dt_sp(H);
     for (int h = 0; h < H; ++h) {
-        int64_t v = dt_in[h] + (static_cast<int64_t>(L.dt_bias[h]) << L.dt_bias_exp[h / G]);
+        int64_t v = dt_in[h] + shl(static_cast<int64_t>(L.dt_bias[h]), L.dt_bias_exp[h / G]);
         check_range(v, kActivationBits, "dt + bias");
         dt_sp[h] = m_.luts.softplus.lookup(v);
     }
@@ -298,7 +298,7 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     std::vector<int64_t> dB(static_cast<std::size_t>(N) * H);
     for (int n = 0; n < N; ++n)
         for (int h = 0; h < H; ++h) {
-            int64_t p = (static_cast<int64_t>(dtq[h]) * B_q[n]) << (dts[h / G] + B_s[n / G]);
+            int64_t p = shl(static_cast<int64_t>(dtq[h]) * B_q[n], dts[h / G] + B_s[n / G]);
             check_range(p, kProductBits, "dt*B");
             dB[static_cast<std::size_t>(n) * H + h] = p;
         }
@@ -346,7 +346,7 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
             for (int k = 0; k < G; ++k) {
                 const int ch = g * G + k;
                 const int32_t p1 = a * hq[ch], p2 = b * x_q[ch];
-                const int32_t sum = ((p1 << l1) >> r1) + ((p2 << l2) >> r2);
+                const int32_t sum = (shl(p1, l1) >> r1) + (shl(p2, l2) >> r2);
                 excess |= ((p1 > lim1) | (-p1 > lim1) | (p2 > lim2) | (-p2 > lim2) |
                            (sum > act_max) | (sum < -act_max));
                 out[ch] = sum;
@@ -356,8 +356,8 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
             for (int ch = 0; ch < Di; ++ch) {
                 const int h = ch / P;
                 const std::size_t bi = static_cast<std::size_t>(n) * H + h;
-                int64_t q1 = (int64_t{dAq[h]} * hq[ch]) << (dAs[h / G] + hs[ch / G]);
-                int64_t q2 = (int64_t{dBq[bi]} * x_q[ch]) << (dBs[bi / G] + x_s[ch / G]);
+                int64_t q1 = shl(int64_t{dAq[h]} * hq[ch], dAs[h / G] + hs[ch / G]);
+                int64_t q2 = shl(int64_t{dBq[bi]} * x_q[ch], dBs[bi / G] + x_s[ch / G]);
                 check_range(q1, kProductBits, "dA*h");
                 check_range(q2, kDbuProductBits, "dB*x");
                 check_range((q1 >> kDahShift) + (q2 >> kDbuShift), kActivationBits, "h = dA*h + dB*x");
@@ -387,7 +387,7 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
             const int8_t* h8 = &w.h2q[(static_cast<std::size_t>(nt) * Di + ch) * G];
             int32_t accg = 0;
             for (int k = 0; k < G; ++k) accg += static_cast<int32_t>(h8[k]) * c8[k];
-            w.acc[ch] += static_cast<int64_t>(accg) << (w.h2s[static_cast<std::size_t>(nt) * Di + ch] + C_s[nt]);
+            w.acc[ch] += shl(static_cast<int64_t>(accg), w.h2s[static_cast<std::size_t>(nt) * Di + ch] + C_s[nt]);
             overflow |= abs64(w.acc[ch]) > htc_max;
         }
         if (overflow)

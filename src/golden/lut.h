@@ -30,7 +30,7 @@ struct SegmentedLut {
         int64_t i = d >> index_shift, k = d >> segment_shift;
         i = i < 0 ? 0 : (i >= fx::kLutEntries ? fx::kLutEntries - 1 : i);
         k = k < 0 ? 0 : (k >= fx::kLutShiftEntries ? fx::kLutShiftEntries - 1 : k);
-        return static_cast<int64_t>(table[i]) << shift_table[k];
+        return fx::shl(static_cast<int64_t>(table[i]), shift_table[k]);
     }
     double input_min() const { return fx::from_fixed(offset, fx::kLutInFrac); }
     double input_max() const {
