@@ -91,12 +91,9 @@ TEST_CASE("every timing constraint: illegal one cycle early, legal on time", "[m
             long due = t0 + c.cycles;
             for (const TimingConstraint& o : timing_constraints(s)) {
                 if (o.prev != c.prev || o.next != c.next) continue;
-                const bool same_bank = a.bank_group == target.bank_group && a.bank == target.bank;
-                const bool same_group = a.bank_group == target.bank_group;
-                const bool applies = o.scope == Scope::Channel || (o.scope == Scope::SameBank && same_bank) ||
-                                     (o.scope == Scope::SameBankGroup && same_group) ||
-                                     (o.scope == Scope::OtherBankGroup && !same_group);
-                if (applies) due = std::max(due, t0 + o.cycles);
+                const int bpg = s.org.banks_per_group;
+                if (scope_applies(o.scope, a.bank_group * bpg + a.bank, target.bank_group * bpg + target.bank, bpg))
+                    due = std::max(due, t0 + o.cycles);
             }
             std::string early = pc.check(c.next, target, t0 + c.cycles - 1);
             CHECK_THAT(early, Catch::Contains(c.name));

@@ -58,13 +58,8 @@ void DramController::issue(Command c, const BankAddress& a, long cycle) {
     for (const TimingConstraint& r : rules_) {
         if (r.prev != c) continue;
         auto& next = next_[static_cast<int>(r.next)];
-        for (int b = 0; b < spec_.org.banks(); ++b) {
-            const bool same_group = b / bpg == a.bank_group;
-            const bool applies = r.scope == Scope::Channel || (r.scope == Scope::SameBank && b == me) ||
-                                 (r.scope == Scope::SameBankGroup && same_group) ||
-                                 (r.scope == Scope::OtherBankGroup && !same_group);
-            if (applies) next[b] = std::max(next[b], cycle + r.cycles);
-        }
+        for (int b = 0; b < spec_.org.banks(); ++b)
+            if (scope_applies(r.scope, me, b, bpg)) next[b] = std::max(next[b], cycle + r.cycles);
     }
     switch (c) {
         case Command::ACT:

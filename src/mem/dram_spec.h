@@ -58,6 +58,19 @@ struct TimingConstraint {
     const char* name;  // the JEDEC parameter(s) behind it
 };
 
+// Whether a rule of `scope` binds a command on bank `next` after one on bank `prev` (banks
+// numbered bank_group * banks_per_group + bank).
+inline bool scope_applies(Scope scope, int prev, int next, int banks_per_group) {
+    const bool same_group = prev / banks_per_group == next / banks_per_group;
+    switch (scope) {
+        case Scope::SameBank: return prev == next;
+        case Scope::SameBankGroup: return same_group;
+        case Scope::OtherBankGroup: return !same_group;
+        case Scope::Channel: return true;
+    }
+    return false;
+}
+
 // The pairwise constraints of a spec (the four-activate window is separate: faw), plus the
 // data bus: two bursts of the same direction at least BL/2 cycles apart.
 std::vector<TimingConstraint> timing_constraints(const DramSpec& spec);

@@ -27,15 +27,7 @@ std::string ProtocolChecker::timing_violation(Command cmd, const BankAddress& a,
         for (int b = 0; b < spec_.org.banks(); ++b) {
             const long prev = last_[static_cast<int>(r.prev)][b];
             if (prev == kNever) continue;
-            const bool same_bank = b == me, same_group = b / bpg == a.bank_group;
-            bool applies = false;
-            switch (r.scope) {
-                case Scope::SameBank: applies = same_bank; break;
-                case Scope::SameBankGroup: applies = same_group; break;
-                case Scope::OtherBankGroup: applies = !same_group; break;
-                case Scope::Channel: applies = true; break;
-            }
-            if (applies && cycle < prev + r.cycles)
+            if (scope_applies(r.scope, b, me, bpg) && cycle < prev + r.cycles)
                 all += fmt::format("{}{} at {} on bg{}/bank{}: {} ({}) needs {} cycles after {} at {} on bg{}/bank{}",
                                    all.empty() ? "" : "; ", to_string(cmd), cycle, a.bank_group, a.bank, r.name,
                                    to_string(r.scope), r.cycles, to_string(r.prev), prev, b / bpg, b % bpg);
@@ -85,11 +77,7 @@ long ProtocolChecker::earliest(Command cmd, const BankAddress& a, long from) con
         for (int b = 0; b < spec_.org.banks(); ++b) {
             const long prev = last_[static_cast<int>(r.prev)][b];
             if (prev == kNever) continue;
-            const bool same_group = b / bpg == a.bank_group;
-            bool applies = r.scope == Scope::Channel || (r.scope == Scope::SameBank && b == me) ||
-                           (r.scope == Scope::SameBankGroup && same_group) ||
-                           (r.scope == Scope::OtherBankGroup && !same_group);
-            if (applies) t = std::max(t, prev + r.cycles);
+            if (scope_applies(r.scope, b, me, bpg)) t = std::max(t, prev + r.cycles);
         }
     }
     if (cmd == Command::ACT && recent_acts_.size() == 4) t = std::max(t, recent_acts_.front() + spec_.t.faw);
