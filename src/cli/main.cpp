@@ -7,6 +7,9 @@
 #include "cli/commands.h"
 #include "common/error.h"
 
+// libsystemc references sc_main; lmsim owns main() and starts simulations from its commands.
+extern "C" int sc_main(int, char**) { return 0; }
+
 int main(int argc, char** argv) {
     CLI::App app{"lmsim: cycle-accurate simulator of the LightMamba FPGA accelerator"};
     app.require_subcommand(1);
