@@ -21,6 +21,7 @@ DramController::DramController(const DramSpec& spec, AddressMapping mapping)
     : spec_(spec),
       mapping_(std::move(mapping)),
       rules_(timing_constraints(spec)),
+      rules_by_prev_(kCommands),
       next_(kCommands, std::vector<long>(spec.org.banks(), 0)),
       open_row_(spec.org.banks(), -1),
       next_refresh_(spec.t.refi) {
@@ -30,18 +31,24 @@ DramController::DramController(const DramSpec& spec, AddressMapping mapping)
     if (!ok)
         throw InputError(fmt::format("address mapping '{}': expected the four fields Bg, Co, Ba, Ro in some order, "
                                      "least significant first (e.g. BgCoBaRo)", m));
+    for (const TimingConstraint& r : rules_) rules_by_prev_[static_cast<int>(r.prev)].push_back(r);
+    for (std::size_t i = 0; i < m.size(); i += 2) {
+        const std::string f = m.substr(i, 2);
+        if (f == "Bg") fields_.push_back({0, spec_.org.bank_groups});
+        else if (f == "Co") fields_.push_back({1, spec_.org.columns});
+        else if (f == "Ba") fields_.push_back({2, spec_.org.banks_per_group});
+        else fields_.push_back({3, spec_.org.rows});
+    }
+    offset_bits_ = log2_exact(spec_.org.bytes_per_access());
 }
 
 DecodedAddress DramController::decode(uint64_t address) const {
     DecodedAddress d;
-    uint64_t a = address >> log2_exact(spec_.org.bytes_per_access());
-    for (std::size_t i = 0; i < mapping_.order.size(); i += 2) {
-        const std::string f = mapping_.order.substr(i, 2);
-        int size = f == "Bg" ? spec_.org.bank_groups : f == "Co" ? spec_.org.columns
-                 : f == "Ba" ? spec_.org.banks_per_group : spec_.org.rows;
-        int v = static_cast<int>(a % static_cast<uint64_t>(size));
-        a /= static_cast<uint64_t>(size);
-        (f == "Bg" ? d.bank_group : f == "Co" ? d.column : f == "Ba" ? d.bank : d.row) = v;
+    uint64_t a = address >> offset_bits_;
+    for (const Field& f : fields_) {
+        const int v = static_cast<int>(a % static_cast<uint64_t>(f.size));
+        a /= static_cast<uint64_t>(f.size);
+        (f.id == 0 ? d.bank_group : f.id == 1 ? d.column : f.id == 2 ? d.bank : d.row) = v;
     }
     return d;
 }
@@ -54,12 +61,20 @@ long DramController::not_before(Command c, int bank) const {
 
 void DramController::issue(Command c, const BankAddress& a, long cycle) {
     const int bpg = spec_.org.banks_per_group, me = a.bank_group * bpg + a.bank;
-    // Raise the "not before" time of every command this one constrains.
-    for (const TimingConstraint& r : rules_) {
-        if (r.prev != c) continue;
-        auto& next = next_[static_cast<int>(r.next)];
-        for (int b = 0; b < spec_.org.banks(); ++b)
-            if (scope_applies(r.scope, me, b, bpg)) next[b] = std::max(next[b], cycle + r.cycles);
+    // Raise the "not before" time of every command this one constrains, bank range by scope.
+    const int banks = spec_.org.banks(), g0 = a.bank_group * bpg;
+    for (const TimingConstraint& r : rules_by_prev_[static_cast<int>(c)]) {
+        long* next = next_[static_cast<int>(r.next)].data();
+        const long t = cycle + r.cycles;
+        auto raise = [&](int from, int to) {
+            for (int b = from; b < to; ++b) next[b] = std::max(next[b], t);
+        };
+        switch (r.scope) {
+            case Scope::SameBank: raise(me, me + 1); break;
+            case Scope::SameBankGroup: raise(g0, g0 + bpg); break;
+            case Scope::OtherBankGroup: raise(0, g0); raise(g0 + bpg, banks); break;
+            case Scope::Channel: raise(0, banks); break;
+        }
     }
     switch (c) {
         case Command::ACT:
@@ -128,6 +143,8 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
     std::vector<DecodedAddress> dec(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) dec[i] = decode(requests[i].address);
     auto bank_of = [&](std::size_t i) { return dec[i].bank_group * bpg + dec[i].bank; };
+    // Banks already spoken for by an older request in the window (a bitmask: at most 64 banks).
+    if (spec_.org.banks() > 64) throw InputError("the controller's lookahead supports at most 64 banks per channel");
     for (std::size_t head = 0; head < requests.size(); ++head) {
         long now = refresh_if_due(std::max(requests[head].arrival, cmd_bus_free_));
         const int hb = bank_of(head);
@@ -142,15 +159,13 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
             std::size_t best = requests.size();
             long bt = ht;
             Command bc = Command::ACT;
-            std::vector<char> claimed(spec_.org.banks(), 0);
-            claimed[hb] = 1;
+            uint64_t claimed = uint64_t{1} << hb;
             for (std::size_t j = head + 1; j < requests.size() && j <= head + static_cast<std::size_t>(window); ++j) {
                 const int b = bank_of(j);
-                if (claimed[b] || requests[j].arrival > now) {
-                    claimed[b] = 1;
-                    continue;
-                }
-                claimed[b] = 1;
+                const uint64_t bit = uint64_t{1} << b;
+                const bool taken = claimed & bit;
+                claimed |= bit;
+                if (taken || requests[j].arrival > now) continue;
                 if (open_row_[b] == dec[j].row) continue;
                 Command c = open_row_[b] >= 0 ? Command::PRE : Command::ACT;
                 long t = std::max(now, not_before(c, b));

@@ -69,7 +69,15 @@ private:
     long refresh_if_due(long now);
     DramSpec spec_;
     AddressMapping mapping_;
+    // The mapping parsed once: field (0 bank group, 1 column, 2 bank, 3 row) and its size, least
+    // significant first.
+    struct Field {
+        int id, size;
+    };
+    std::vector<Field> fields_;
+    int offset_bits_ = 0;
     std::vector<TimingConstraint> rules_;
+    std::vector<std::vector<TimingConstraint>> rules_by_prev_;  // indexed by the preceding command
     // next_[c][bank]: earliest cycle command c may be issued to that bank.
     std::vector<std::vector<long>> next_;
     std::vector<long> recent_acts_;  // last four ACT cycles (tFAW)
