@@ -122,4 +122,8 @@ TEST_CASE("four-activate window and bank state are enforced", "[mem][timing][che
     CHECK_THAT(pc.check(Command::REF, bank(0, 0), 10000), Catch::Contains("is open"));
     CHECK_THAT(pc.check(Command::RD, bank(0, 0), 50), Catch::Contains("time order"));
     CHECK_THROWS_AS(pc.issue(Command::ACT, bank(0, 0), 10000), RangeError);
+    // Refresh may be postponed by at most 8 intervals.
+    const long overdue = 9L * s.t.refi + 1;
+    CHECK_THAT(pc.check(Command::RD, bank(0, 0), overdue), Catch::Contains("refresh overdue"));
+    CHECK(pc.check(Command::RD, bank(0, 0), overdue - 1).empty());
 }

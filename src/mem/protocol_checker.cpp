@@ -46,6 +46,11 @@ std::string ProtocolChecker::check(Command cmd, const BankAddress& a, long cycle
                            a.bank_group, a.bank, a.row);
     if (cycle < last_cycle_)
         return fmt::format("{} at {}: commands must be issued in time order (last at {})", to_string(cmd), cycle, last_cycle_);
+    // JEDEC lets a controller postpone up to 8 refreshes: at most 9 x tREFI between two REFs.
+    const long refresh_due = last_refresh_ + kMaxRefreshIntervals * spec_.t.refi;
+    if (cmd != Command::REF && cycle > refresh_due)
+        return fmt::format("{} at {}: refresh overdue (last REF at {}, at most {} x tREFI = {} cycles apart)",
+                           to_string(cmd), cycle, last_refresh_, kMaxRefreshIntervals, kMaxRefreshIntervals * spec_.t.refi);
     const int open = open_row_[index(a)];
     switch (cmd) {
         case Command::ACT:
@@ -96,6 +101,7 @@ void ProtocolChecker::issue(Command cmd, const BankAddress& a, long cycle) {
     } else if (cmd == Command::PRE) {
         open_row_[me] = -1;
     }
+    if (cmd == Command::REF) last_refresh_ = cycle;
     last_cycle_ = cycle;
     ++commands_;
 }

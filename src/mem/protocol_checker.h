@@ -1,6 +1,6 @@
 // lmsim: an independent DRAM protocol checker. It replays every command a controller issues on
 // one channel and reports the first violated rule: a timing constraint of the spec's table, the
-// four-activate window, or bank state (ACT to an open bank, RD/WR to a closed bank or another
+// four-activate window, the refresh interval (at most 9 x tREFI between REFs), or bank state (ACT to an open bank, RD/WR to a closed bank or another
 // row, PRE of a closed bank, REF with a bank open). Tests use it so that no timing violation can
 // pass silently.
 #pragma once
@@ -42,6 +42,8 @@ private:
     std::vector<int> open_row_;  // -1: closed
     std::deque<long> recent_acts_;
     long last_cycle_ = -1;
+    long last_refresh_ = 0;  // the device starts refreshed
+    static constexpr int kMaxRefreshIntervals = 9;
     long commands_ = 0;
 };
 
