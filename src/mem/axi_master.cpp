@@ -1,0 +1,67 @@
+#include "mem/axi_master.h"
+
+#include <algorithm>
+#include <memory>
+
+namespace lmsim::mem {
+
+namespace {
+constexpr uint64_t kAxiBoundary = 4096;  // AXI: a burst must not cross a 4 KB boundary
+}
+
+std::vector<AxiBurst> split_axi_bursts(uint64_t address, uint64_t length, unsigned beat_bytes, unsigned max_beats) {
+    std::vector<AxiBurst> out;
+    const uint64_t max_bytes = static_cast<uint64_t>(beat_bytes) * max_beats;
+    uint64_t a = address, end = address + length;
+    while (a < end) {
+        const uint64_t to_boundary = kAxiBoundary - a % kAxiBoundary;
+        const uint64_t n = std::min({end - a, max_bytes, to_boundary});
+        out.push_back({a, static_cast<unsigned>(n)});
+        a += n;
+    }
+    return out;
+}
+
+AxiMaster::AxiMaster(sc_core::sc_module_name name, unsigned beat_bytes, unsigned burst_beats, int outstanding)
+    : sc_core::sc_module(name), socket("socket"), beat_bytes_(beat_bytes), burst_beats_(burst_beats),
+      scratch_(static_cast<std::size_t>(beat_bytes) * burst_beats) {
+    for (int dir = 0; dir < 2; ++dir)
+        for (int i = 0; i < outstanding; ++i)
+            sc_core::sc_spawn([this, dir] { slot(dir == 1); }, sc_core::sc_gen_unique_name(dir ? "wr_slot" : "rd_slot"));
+}
+
+void AxiMaster::read(uint64_t address, uint64_t length, sc_core::sc_event* done) { enqueue(false, address, length, done); }
+void AxiMaster::write(uint64_t address, uint64_t length, sc_core::sc_event* done) { enqueue(true, address, length, done); }
+
+void AxiMaster::enqueue(bool write, uint64_t address, uint64_t length, sc_core::sc_event* done) {
+    auto bursts = split_axi_bursts(address, length, beat_bytes_, burst_beats_);
+    auto remaining = std::make_shared<int>(static_cast<int>(bursts.size()));
+    for (const auto& b : bursts) queue_[write].push_back({b, done, remaining});
+    work_[write].notify(sc_core::SC_ZERO_TIME);
+}
+
+void AxiMaster::slot(bool write) {
+    const int dir = write ? 1 : 0;
+    tlm::tlm_generic_payload t;
+    while (true) {
+        while (queue_[dir].empty()) wait(work_[dir]);
+        Job job = queue_[dir].front();
+        queue_[dir].pop_front();
+        max_in_flight_[dir] = std::max(max_in_flight_[dir], ++in_flight_[dir]);
+        t.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+        t.set_address(job.burst.address);
+        t.set_data_ptr(scratch_.data());  // timing-only traffic: the payload bytes are not kept
+        t.set_data_length(job.burst.bytes);
+        t.set_streaming_width(job.burst.bytes);
+        t.set_byte_enable_ptr(nullptr);
+        t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        socket->b_transport(t, delay);
+        ++bursts_;
+        wait(delay);
+        --in_flight_[dir];
+        if (--*job.remaining == 0 && job.done) job.done->notify(sc_core::SC_ZERO_TIME);
+    }
+}
+
+}  // namespace lmsim::mem
