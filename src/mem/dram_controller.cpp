@@ -110,36 +110,16 @@ long DramController::refresh_if_due(long now) {
 }
 
 long DramController::access(uint64_t address, bool is_write, long arrival) {
-    long now = refresh_if_due(std::max(arrival, cmd_bus_free_));
-    const DecodedAddress d = decode(address);
-    const int bank = d.bank_group * spec_.org.banks_per_group + d.bank;
-    const BankAddress a{d.bank_group, d.bank, d.row};
-    if (open_row_[bank] == d.row) {
-        ++stats_.row_hits;
-    } else {
-        if (open_row_[bank] >= 0) {
-            ++stats_.row_conflicts;
-            BankAddress open{d.bank_group, d.bank, open_row_[bank]};
-            now = std::max(now, not_before(Command::PRE, bank));
-            issue(Command::PRE, open, now);
-        } else {
-            ++stats_.row_misses;
-        }
-        now = std::max(now, not_before(Command::ACT, bank));
-        issue(Command::ACT, a, now);
-    }
-    const Command c = is_write ? Command::WR : Command::RD;
-    now = std::max(now, not_before(c, bank));
-    issue(c, a, now);
-    return now + (is_write ? spec_.t.wl : spec_.t.rl) + spec_.t.burst_cycles;
+    return serve({{address, is_write, arrival}}, 0).front();
 }
 
 std::vector<long> DramController::serve(const std::vector<Request>& requests, int window) {
     std::vector<long> done(requests.size());
     const int bpg = spec_.org.banks_per_group;
-    // Row outcomes are counted from the commands issued for the batch: every ACT serves one
-    // request that found its row closed (a conflict when a PRE closed another row first).
-    const long acts0 = stats_.activates, pres0 = stats_.precharges, refs0 = stats_.refreshes;
+    // Row outcome of each request, decided by the row commands issued on its behalf: none (hit),
+    // ACT (miss), PRE then ACT (conflict).
+    enum Outcome : char { kHit, kMiss, kConflict };
+    std::vector<char> outcome(requests.size(), kHit);
     std::vector<DecodedAddress> dec(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) dec[i] = decode(requests[i].address);
     auto bank_of = [&](std::size_t i) { return dec[i].bank_group * bpg + dec[i].bank; };
@@ -175,12 +155,15 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
                 const int b = bank_of(best);
                 BankAddress a{dec[best].bank_group, dec[best].bank, bc == Command::PRE ? open_row_[b] : dec[best].row};
                 issue(bc, a, bt);
+                outcome[best] = bc == Command::PRE ? static_cast<char>(kConflict) : std::max<char>(outcome[best], kMiss);
                 now = bt;
                 continue;
             }
             BankAddress a = ha;
             if (hc == Command::PRE) a.row = open_row_[hb];
             issue(hc, a, ht);
+            if (hc == Command::PRE) outcome[head] = kConflict;
+            if (hc == Command::ACT) outcome[head] = std::max<char>(outcome[head], kMiss);
             now = ht;
             if (hc == Command::RD || hc == Command::WR) {
                 done[head] = ht + (hc == Command::WR ? spec_.t.wl : spec_.t.rl) + spec_.t.burst_cycles;
@@ -188,12 +171,7 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
             }
         }
     }
-    const long acts = stats_.activates - acts0;
-    // Precharges of refreshes are not row conflicts; at most one per bank per refresh.
-    const long conflicts = std::max(0L, stats_.precharges - pres0 - (stats_.refreshes - refs0) * spec_.org.banks());
-    stats_.row_conflicts += std::min(conflicts, acts);
-    stats_.row_misses += acts - std::min(conflicts, acts);
-    stats_.row_hits += static_cast<long>(requests.size()) - acts;
+    for (char o : outcome) ++(o == kHit ? stats_.row_hits : o == kMiss ? stats_.row_misses : stats_.row_conflicts);
     return done;
 }
 

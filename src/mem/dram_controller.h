@@ -43,7 +43,7 @@ public:
 
     DecodedAddress decode(uint64_t address) const;
     // Serves one burst-sized access that may start no earlier than `arrival` (cycles); returns
-    // the cycle at which its data transfer ends. In order, one request at a time.
+    // the cycle at which its data transfer ends (a batch of one, without lookahead).
     long access(uint64_t address, bool is_write, long arrival);
 
     // Serves a batch in order of column commands, with a lookahead window: while the oldest
