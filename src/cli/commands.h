@@ -32,5 +32,6 @@ void add_check_command(CLI::App& app);
 void add_membench_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace lmsim::cli

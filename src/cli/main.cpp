@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "hw/accelerator.h"
 
 // libsystemc references sc_main; lmsim owns main() and starts simulations from its commands.
 extern "C" int sc_main(int, char**) { return 0; }
@@ -13,6 +14,7 @@ extern "C" int sc_main(int, char**) { return 0; }
 int main(int argc, char** argv) {
     CLI::App app{"lmsim: cycle-accurate simulator of the LightMamba FPGA accelerator"};
     app.require_subcommand(1);
+    lmsim::cli::add_run_command(app);
     lmsim::cli::add_golden_command(app);
     lmsim::cli::add_quality_command(app);
     lmsim::cli::add_bench_command(app);
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
     } catch (const lmsim::InputError& e) {
         std::cerr << "lmsim: error: " << e.what() << "\n";
         return 2;
+    } catch (const lmsim::hw::DeadlockError& e) {
+        std::cerr << "lmsim: " << e.what() << "\n";
+        return 5;
     } catch (const lmsim::RangeError& e) {
         std::cerr << "lmsim: arithmetic range error: " << e.what() << "\n";
         return 3;

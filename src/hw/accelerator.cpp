@@ -1,0 +1,217 @@
+#include "hw/accelerator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace lmsim::hw {
+
+using sc_core::sc_event;
+using sc_core::sc_module_name;
+using sc_core::sc_time;
+
+// The host-visible control block: registers at the AXI4-Lite offsets of Controller.scala
+// (lightmamba.md 3.2). The host writes the embedding to X, POS, then T; polls IDLE; reads Y.
+class Controller : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(Controller);
+    Controller(sc_module_name name, Accelerator& top) : sc_module(name), top_(top) { SC_THREAD(run); }
+
+    // Registers (values, for the report and for tests).
+    int l_begin = 0, l_close = 0, pos = 0, idle = 1;
+    sc_event token_progress;  // a block finished an invocation that ends a token
+    sc_event trigger;         // T written for the next token
+    std::vector<Cycle> token_end;
+
+private:
+    bool token_finished(int k) const {
+        const std::size_t need = static_cast<std::size_t>(k + 1) * top_.graph_.layers;
+        for (const auto& r : top_.runners_)
+            if (r->counters().invocation_end.size() < need) return false;
+        return true;
+    }
+    void run() {
+        l_begin = 0;
+        l_close = top_.graph_.layers;
+        pos = top_.options_.position;
+        idle = 0;  // T written for token 0 at cycle 0
+        for (int k = 0; k < top_.options_.tokens; ++k) {
+            while (!token_finished(k)) wait(token_progress);
+            Cycle end = 0;
+            for (const auto& r : top_.runners_) end = std::max(end, r->token_end(k));
+            token_end.push_back(end);
+            if (k + 1 < top_.options_.tokens) {
+                ++pos;
+                top_.triggers_.push_back(end + top_.options_.host_gap_cycles);
+                trigger.notify(sc_core::SC_ZERO_TIME);
+            }
+        }
+        idle = 1;
+    }
+    Accelerator& top_;
+};
+
+class HlsBlock : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(HlsBlock);
+    HlsBlock(sc_module_name name, Accelerator& top, BlockRunner& runner)
+        : sc_module(name), top_(top), runner_(runner) {
+        std::set<int> in, out;
+        for (const Phase& p : runner.program().phases) {
+            for (const StreamAccess& a : p.reads) in.insert(a.fifo);
+            for (const StreamAccess& a : p.writes) out.insert(a.fifo);
+        }
+        inputs_.assign(in.begin(), in.end());
+        outputs_.assign(out.begin(), out.end());
+        SC_THREAD(run);
+    }
+    BlockRunner::Status status = BlockRunner::Status::Progress;
+    int blocked_fifo = -1;
+
+private:
+    void notify_at(sc_event& e, Cycle at) {
+        const double now_ns = sc_core::sc_time_stamp().to_seconds() * 1e9;
+        const double delay_ns = std::max(0.0, static_cast<double>(at) * top_.cycle_ns_ - now_ns);
+        e.notify(sc_time(delay_ns, sc_core::SC_NS));
+    }
+    void run() {
+        std::vector<int64_t> written(outputs_.size()), read(inputs_.size());
+        std::size_t invocations = 0;
+        const std::size_t layers = static_cast<std::size_t>(top_.graph_.layers);
+        while (true) {
+            for (std::size_t i = 0; i < outputs_.size(); ++i) written[i] = top_.fifos_[outputs_[i]].written();
+            for (std::size_t i = 0; i < inputs_.size(); ++i) read[i] = top_.fifos_[inputs_[i]].read();
+            status = runner_.advance(top_.options_.batch_iterations, &blocked_fifo);
+            const Cycle local = runner_.local_cycle();
+            for (std::size_t i = 0; i < outputs_.size(); ++i)
+                if (top_.fifos_[outputs_[i]].written() != written[i]) notify_at(top_.data_written_[outputs_[i]], local);
+            for (std::size_t i = 0; i < inputs_.size(); ++i)
+                if (top_.fifos_[inputs_[i]].read() != read[i]) notify_at(top_.space_freed_[inputs_[i]], local);
+            const std::size_t now_done = runner_.counters().invocation_end.size();
+            if (now_done / layers != invocations / layers) top_.controller_->token_progress.notify(sc_core::SC_ZERO_TIME);
+            invocations = now_done;
+            switch (status) {
+                case BlockRunner::Status::Done: return;
+                case BlockRunner::Status::Progress: wait(sc_core::SC_ZERO_TIME); break;
+                case BlockRunner::Status::BlockedOnInput: wait(top_.data_written_[blocked_fifo]); break;
+                case BlockRunner::Status::BlockedOnOutput: wait(top_.space_freed_[blocked_fifo]); break;
+                case BlockRunner::Status::WaitingForTrigger: wait(top_.controller_->trigger); break;
+            }
+        }
+    }
+    Accelerator& top_;
+    BlockRunner& runner_;
+    std::vector<int> inputs_, outputs_;
+};
+
+Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const PlatformConfig& platform,
+                         const DesignConfig& design, SimulationOptions options)
+    : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz) {
+    for (const FifoSpec& f : graph_.fifos)
+        fifos_.emplace_back(f.name, f.depth, graph_.block(f.producer).depth_cycles, f.port_slack);
+    data_written_ = std::vector<sc_event>(fifos_.size());
+    space_freed_ = std::vector<sc_event>(fifos_.size());
+    const int beat_bytes = design.axi.masters * design.axi.width_bits / 8;
+    memory_ = std::make_unique<MemoryPort>(platform, design, beat_bytes);
+    ProducerParams producer;
+    producer.beat_bytes = beat_bytes;
+    // Each master's bursts: at most burst_beats, never across 4 KB (the masters move in lockstep).
+    producer.burst_beats = std::min(design.axi.burst_beats, 4096 / (design.axi.width_bits / 8));
+    producer.boundary_bytes = 4096L * design.axi.masters;
+    producer.outstanding = design.axi.outstanding;
+    producer.read_buffer_beats = design.fifo.m_axi;
+    triggers_ = {0};
+    controller_ = std::make_unique<Controller>("controller", *this);
+    for (const BlockProgram& b : graph_.blocks) {
+        runners_.push_back(std::make_unique<BlockRunner>(b, fifos_, graph_.layers, options_.tokens, kManagerRestartCycles,
+                                                         &triggers_, b.is_memory_master ? memory_.get() : nullptr, producer));
+        modules_.push_back(std::make_unique<HlsBlock>(b.name.c_str(), *this, *runners_.back()));
+    }
+}
+
+Accelerator::~Accelerator() = default;
+
+namespace {
+const char* status_text(BlockRunner::Status s) {
+    switch (s) {
+        case BlockRunner::Status::BlockedOnInput: return "waiting for input from";
+        case BlockRunner::Status::BlockedOnOutput: return "waiting for space in";
+        case BlockRunner::Status::WaitingForTrigger: return "waiting for the host trigger";
+        case BlockRunner::Status::Progress: return "runnable";
+        case BlockRunner::Status::Done: return "finished";
+    }
+    return "?";
+}
+}  // namespace
+
+SimulationResult Accelerator::run() {
+    sc_core::sc_start();
+    SimulationResult r;
+    // Deadlock: the kernel ran out of events with blocks unfinished.
+    std::string stuck;
+    std::set<int> stuck_fifos;
+    Cycle progress_until = 0;
+    for (std::size_t i = 0; i < runners_.size(); ++i) {
+        progress_until = std::max(progress_until, runners_[i]->local_cycle());
+        const HlsBlock& m = *modules_[i];
+        if (m.status == BlockRunner::Status::Done) continue;
+        std::string what = status_text(m.status);
+        if (m.blocked_fifo >= 0 && m.status != BlockRunner::Status::WaitingForTrigger) {
+            what += " FIFO " + fifos_[m.blocked_fifo].name();
+            stuck_fifos.insert(m.blocked_fifo);
+        }
+        stuck += fmt::format("\n  {:<16} {} ({})", runners_[i]->program().name, what, runners_[i]->position());
+    }
+    if (!stuck.empty()) {
+        std::string f;
+        for (int k : stuck_fifos) {
+            const TimedFifo& q = fifos_[k];
+            f += fmt::format("\n  {:<22} {} -> {}: {} of {} tokens held (depth {} + producer pipeline {})", q.name(),
+                             graph_.fifos[k].producer, graph_.fifos[k].consumer, q.written() - q.read(), q.capacity(),
+                             q.depth(), q.capacity() - q.depth());
+        }
+        throw DeadlockError(fmt::format(
+            "deadlock: no block can progress after cycle {} (every block below waits on another).\nBlocks:{}\nFIFOs:{}\n"
+            "A FIFO too shallow for the computation order is the usual cause (e.g. design.reorder=false needs the "
+            "whole x and z vectors buffered).",
+            progress_until, stuck, f));
+    }
+    r.token_end_cycles = controller_->token_end;
+    r.total_cycles = r.token_end_cycles.empty() ? 0 : r.token_end_cycles.back();
+    for (std::size_t i = 0; i < runners_.size(); ++i) {
+        const BlockRunner& run = *runners_[i];
+        BlockReport b;
+        b.name = run.program().name;
+        b.function = run.program().function;
+        b.source = run.program().source;
+        b.counters = run.counters();
+        b.hls_latency_cycles = run.program().hls_latency_cycles;
+        b.isolated_latency_cycles = run.program().isolated_latency_cycles(1, graph_.layers);
+        b.depth_cycles = run.program().depth_cycles;
+        b.overhead_cycles = run.program().overhead_cycles;
+        b.idle_cycles = r.total_cycles - b.counters.busy_cycles - b.counters.stall_in_cycles - b.counters.stall_out_cycles;
+        if (b.name == "RESIDUAL") r.layer_end_cycles = b.counters.invocation_end;
+        r.blocks.push_back(std::move(b));
+    }
+    for (std::size_t k = 0; k < fifos_.size(); ++k) {
+        fifos_[k].finish_statistics(r.total_cycles);
+        FifoReport f;
+        f.name = fifos_[k].name();
+        f.producer = graph_.fifos[k].producer;
+        f.consumer = graph_.fifos[k].consumer;
+        f.depth = fifos_[k].depth();
+        f.capacity = fifos_[k].capacity();
+        f.tokens = fifos_[k].written();
+        f.max_occupancy = fifos_[k].max_occupancy();
+        f.occupancy_cycles = fifos_[k].occupancy_cycles();
+        r.fifos.push_back(std::move(f));
+    }
+    r.memory = memory_->stats();
+    r.memory_fidelity = memory_->fidelity();
+    r.memory_preset = memory_->preset();
+    r.memory_peak_gbps = memory_->peak_gbps();
+    return r;
+}
+
+}  // namespace lmsim::hw

@@ -1,0 +1,93 @@
+// lmsim: the LightMamba accelerator as SystemC modules. One HlsBlock module per hardware block
+// (names as in the released design), each an SC_THREAD that evaluates its loop program
+// (dataflow.h) as far as the FIFO timestamps allow, then sleeps on the FIFO it waits for: it
+// wakes once per batch of tiles or bursts, never per cycle. The Controller holds the host
+// registers (L_BEGIN, L_CLOSE, POS, T, IDLE) and starts each token; every block's Manager FSM
+// (idle -> work -> wait, once per layer) is the invocation loop of its runner. A deadlock (no
+// block can progress) ends the simulation with the blocked blocks and FIFOs named.
+#pragma once
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "config/hardware_config.h"
+#include "hw/dataflow.h"
+#include "hw/memory_port.h"
+
+namespace lmsim::hw {
+
+// Manager FSM restart: ap_ready -> wait -> (ap_idle) -> work asserts ap_start again, one cycle
+// per state, plus one registered hop of the ManagerSignals chain [A: reconstructed from
+// SPINAL/GEMM_wrapper.v; Manager.scala is not in the repository, lightmamba.md 7.3].
+constexpr int kManagerRestartCycles = 3;
+
+struct SimulationOptions {
+    int tokens = 1;
+    int position = 0;             // POS of the first token
+    Cycle host_gap_cycles = 0;    // host work between tokens (embedding, polling) [A: not modelled]
+    int64_t batch_iterations = 1 << 16;  // iterations a block evaluates before it yields
+};
+
+struct BlockReport {
+    std::string name, function, source;
+    BlockCounters counters;
+    int64_t hls_latency_cycles = 0, isolated_latency_cycles = 0;
+    int depth_cycles = 0, overhead_cycles = 0;
+    int64_t idle_cycles = 0;  // within the simulated span
+};
+
+struct FifoReport {
+    std::string name, producer, consumer;
+    int depth = 0;
+    int64_t capacity = 0, tokens = 0;
+    int max_occupancy = 0;
+    std::vector<int64_t> occupancy_cycles;  // index: tokens held (FIFO + producer output stage)
+};
+
+struct SimulationResult {
+    Cycle total_cycles = 0;
+    std::vector<Cycle> token_end_cycles;      // per token: the cycle its last block went idle
+    std::vector<Cycle> layer_end_cycles;      // per layer of every token (RESIDUAL's add done)
+    std::vector<BlockReport> blocks;
+    std::vector<FifoReport> fifos;
+    MemoryPortStats memory;
+    std::string memory_fidelity, memory_preset;
+    double memory_peak_gbps = 0;
+};
+
+class DeadlockError : public std::runtime_error {
+public:
+    explicit DeadlockError(const std::string& what) : std::runtime_error(what) {}
+};
+
+class HlsBlock;
+class Controller;
+
+class Accelerator : public sc_core::sc_module {
+public:
+    Accelerator(sc_core::sc_module_name name, DataflowGraph graph, const PlatformConfig& platform,
+                const DesignConfig& design, SimulationOptions options);
+    ~Accelerator() override;
+    // Elaborates, simulates until every block has finished every token, and collects the
+    // counters. Throws DeadlockError naming the blocked blocks and FIFOs.
+    SimulationResult run();
+    const DataflowGraph& graph() const { return graph_; }
+
+private:
+    friend class HlsBlock;
+    friend class Controller;
+    DataflowGraph graph_;
+    SimulationOptions options_;
+    double cycle_ns_;
+    std::vector<TimedFifo> fifos_;
+    std::vector<sc_core::sc_event> data_written_, space_freed_;
+    std::unique_ptr<MemoryPort> memory_;
+    std::vector<Cycle> triggers_;
+    std::vector<std::unique_ptr<BlockRunner>> runners_;
+    std::vector<std::unique_ptr<HlsBlock>> modules_;
+    std::unique_ptr<Controller> controller_;
+};
+
+}  // namespace lmsim::hw

@@ -1,0 +1,393 @@
+#include "hw/dataflow.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace lmsim::hw {
+
+namespace {
+int64_t ring_size_for(int64_t capacity) {
+    int64_t n = 64;
+    while (n < 4 * capacity + 64) n *= 2;
+    return n;
+}
+bool fires(const StreamAccess& a, int64_t pos) {
+    return pos >= a.lo && pos < a.hi && (pos - a.lo) % a.stride == 0;
+}
+}  // namespace
+
+int64_t StreamAccess::tokens_for(int64_t trips) const {
+    int64_t per_period = 0;
+    for (int64_t pos = lo; pos < std::min(hi, period); pos += stride) ++per_period;
+    int64_t n = (trips / period) * per_period;
+    for (int64_t pos = lo; pos < std::min(hi, trips % period); pos += stride) ++n;
+    return n * count;
+}
+
+bool phase_applies(const Phase& p, int layer, int layers) {
+    switch (p.when) {
+        case Applies::Always: return true;
+        case Applies::FirstLayer: return layer == 0;
+        case Applies::LastLayer: return layer == layers - 1;
+    }
+    return true;
+}
+
+int64_t BlockProgram::isolated_latency_cycles(int layer, int layers) const {
+    int64_t c = overhead_cycles + depth_cycles;
+    for (const Phase& p : phases)
+        if (phase_applies(p, layer, layers)) c += p.trips * p.ii;
+    return c;
+}
+
+int DataflowGraph::fifo_index(const std::string& name) const {
+    for (std::size_t i = 0; i < fifos.size(); ++i)
+        if (fifos[i].name == name) return static_cast<int>(i);
+    throw std::out_of_range("no FIFO named " + name);
+}
+
+const BlockProgram& DataflowGraph::block(const std::string& name) const {
+    for (const BlockProgram& b : blocks)
+        if (b.name == name) return b;
+    throw std::out_of_range("no block named " + name);
+}
+
+// --- TimedFifo ------------------------------------------------------------------------------
+
+TimedFifo::TimedFifo(std::string name, int depth, int producer_depth, int port_slack)
+    : name_(std::move(name)), depth_(depth), capacity_(static_cast<int64_t>(depth) + producer_depth + port_slack) {
+    const int64_t n = ring_size_for(capacity_);
+    w_.assign(n, 0);
+    r_.assign(n, 0);
+    mask_ = n - 1;
+    occupancy_cycles_.assign(capacity_ + 1, 0);
+}
+
+void TimedFifo::push(Cycle w) {
+    w_[written_ & mask_] = w;
+    ++written_;
+    if (written_ - stat_w_ > mask_ / 2) advance_statistics(std::min(w, read_ > 0 ? read_cycle(read_ - 1) : w));
+}
+
+void TimedFifo::pop(Cycle r) {
+    r_[read_ & mask_] = r;
+    ++read_;
+    // Every event up to the older of the two latest timestamps is final: later writes and reads
+    // cannot happen before the latest one already recorded.
+    if ((read_ & 15) == 0) advance_statistics(std::min(r, write_cycle(written_ - 1)));
+}
+
+void TimedFifo::advance_statistics(Cycle safe_until) {
+    while (true) {
+        const bool have_w = stat_w_ < written_;
+        const bool have_r = stat_r_ < read_;
+        const Cycle tw = have_w ? write_cycle(stat_w_) : kNever;
+        const Cycle tr = have_r ? read_cycle(stat_r_) : kNever;
+        Cycle t;
+        bool is_write;
+        if (have_w && (!have_r || tw <= tr)) {
+            t = tw;
+            is_write = true;
+        } else if (have_r) {
+            t = tr;
+            is_write = false;
+        } else {
+            return;
+        }
+        if (t > safe_until) return;
+        if (t > stat_time_) {
+            occupancy_cycles_[std::clamp<int64_t>(occupancy_, 0, capacity_)] += t - stat_time_;
+            stat_time_ = t;
+        }
+        if (is_write) {
+            ++occupancy_;
+            ++stat_w_;
+            max_occupancy_ = std::max(max_occupancy_, occupancy_);
+        } else {
+            --occupancy_;
+            ++stat_r_;
+        }
+    }
+}
+
+void TimedFifo::finish_statistics(Cycle until) {
+    advance_statistics(std::numeric_limits<Cycle>::max());
+    if (until > stat_time_) {
+        occupancy_cycles_[std::clamp<int64_t>(occupancy_, 0, capacity_)] += until - stat_time_;
+        stat_time_ = until;
+    }
+}
+
+// --- BlockRunner ----------------------------------------------------------------------------
+
+BlockRunner::BlockRunner(const BlockProgram& program, std::vector<TimedFifo>& fifos, int layers, int tokens,
+                         int restart_cycles, const std::vector<Cycle>* triggers, BurstTiming* memory,
+                         ProducerParams producer)
+    : program_(program), fifos_(fifos), layers_(layers), tokens_(tokens), restart_cycles_(restart_cycles),
+      triggers_(triggers), memory_(memory), producer_(producer) {
+    if (program.is_memory_master) {
+        if (!memory_) throw std::logic_error(program.name + ": a memory master needs a memory model");
+        routed_.assign(ring_size_for(producer_.read_buffer_beats), 0);
+    }
+}
+
+std::string BlockRunner::position() const {
+    if (done_) return "finished";
+    if (!in_invocation_) return fmt::format("token {} layer {}, waiting to start", token(), layer());
+    const Phase& p = program_.phases[std::min(phase_, program_.phases.size() - 1)];
+    return fmt::format("token {} layer {}, phase {}, iteration {} of {}", token(), layer(), p.name, iter_, p.trips);
+}
+
+bool BlockRunner::begin_invocation() {
+    if (layer_ % layers_ == 0) {
+        // The first layer of a token starts when the host writes T.
+        const std::size_t k = static_cast<std::size_t>(layer_ / layers_);
+        if (k > 0 && (!triggers_ || triggers_->size() <= k)) return false;
+        invocation_start_ = k == 0 ? 0 : (*triggers_)[k];
+    } else {
+        invocation_start_ = last_end_ + restart_cycles_;
+    }
+    phase_lower_ = invocation_start_ + program_.overhead_cycles;
+    phase_ = 0;
+    iter_ = 0;
+    entered_ = false;
+    prev_start_ = kNever;
+    prev_ii_ = 0;
+    invocation_stall_ = 0;
+    in_invocation_ = true;
+    ++counters_.invocations;
+    counters_.invocation_start.push_back(invocation_start_);
+    if (counters_.first_start == kNever) counters_.first_start = invocation_start_;
+    return true;
+}
+
+void BlockRunner::end_invocation() {
+    Cycle end = std::max(prev_start_ + prev_ii_ + program_.depth_cycles, memory_busy_until_);
+    end = std::max(end, invocation_start_);
+    counters_.invocation_end.push_back(end);
+    counters_.busy_cycles += (end - invocation_start_) - invocation_stall_;
+    counters_.last_end = end;
+    last_end_ = end;
+    ++layer_;
+    in_invocation_ = false;
+}
+
+bool BlockRunner::enter_phase() {
+    while (phase_ < program_.phases.size()) {
+        const Phase& p = program_.phases[phase_];
+        if (!entered_) {
+            if (!phase_applies(p, layer_ % layers_, layers_) || p.trips == 0) {
+                ++phase_;
+                continue;
+            }
+            entered_ = true;
+            iter_ = 0;
+            next_lower_ = phase_lower_;
+            read_pos_.assign(p.reads.size(), 0);
+            write_pos_.assign(p.writes.size(), 0);
+            if (p.kind != PhaseKind::Loop) {
+                bursts_.clear();
+                cur_burst_ = 0;
+                next_issue_ = 0;
+                issue_lower_ = (p.kind == PhaseKind::MemRead && prev_kind_ == PhaseKind::MemRead && last_issue_ != kNever)
+                                   ? last_issue_ + 1
+                                   : phase_lower_;
+                const uint64_t base = p.address + static_cast<uint64_t>(layer_ % layers_) * p.address_per_layer;
+                const int64_t bb = producer_.beat_bytes;
+                int64_t beat = 0;
+                while (beat < p.trips) {
+                    const uint64_t addr = base + static_cast<uint64_t>(beat * bb);
+                    // AXI: at most burst_beats beats, never across a 4 KB boundary.
+                    const uint64_t edge = static_cast<uint64_t>(producer_.boundary_bytes);
+                    const int64_t to_4k = static_cast<int64_t>((edge - addr % edge) / static_cast<uint64_t>(bb));
+                    const int64_t n = std::max<int64_t>(1, std::min({p.trips - beat, int64_t{producer_.burst_beats}, to_4k}));
+                    bursts_.push_back({beat, static_cast<int>(n), addr});
+                    beat += n;
+                }
+            }
+        }
+        if (iter_ < p.trips) return true;
+        // The phase is over: the next one starts back to back (loops), after the last routed
+        // beat (reads) or after every write response (writes) [A: the M_AXI FSM is sequential].
+        if (p.kind == PhaseKind::MemWrite) phase_lower_ = std::max(prev_start_ + 1, memory_busy_until_);
+        else phase_lower_ = prev_start_ + p.ii;
+        prev_kind_ = p.kind;
+        ++phase_;
+        entered_ = false;
+    }
+    return false;
+}
+
+BlockRunner::Status BlockRunner::advance(int64_t max_iterations, int* blocked) {
+    if (done_) return Status::Done;
+    for (int64_t n = 0; n < max_iterations; ++n) {
+        if (!in_invocation_) {
+            if (layer_ >= layers_ * tokens_) {
+                done_ = true;
+                return Status::Done;
+            }
+            if (!begin_invocation()) return Status::WaitingForTrigger;
+        }
+        if (!enter_phase()) {
+            end_invocation();
+            continue;
+        }
+        const Phase& p = program_.phases[phase_];
+        Status s = p.kind == PhaseKind::Loop      ? loop_iteration(blocked)
+                   : p.kind == PhaseKind::MemRead ? mem_read_beat(blocked)
+                                                  : mem_write_beat(blocked);
+        if (s != Status::Progress) return s;
+    }
+    return Status::Progress;
+}
+
+void BlockRunner::record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii) {
+    if (t > lower) {
+        const Cycle stall = t - lower;
+        if (in_bound >= out_bound) counters_.stall_in_cycles += stall;
+        else counters_.stall_out_cycles += stall;
+        invocation_stall_ += stall;
+    }
+    prev_start_ = t;
+    prev_ii_ = ii;
+    next_lower_ = t + ii;
+    ++counters_.iterations;
+    ++iter_;
+}
+
+void BlockRunner::advance_positions(const Phase& p) {
+    for (std::size_t a = 0; a < p.reads.size(); ++a)
+        if (++read_pos_[a] == p.reads[a].period) read_pos_[a] = 0;
+    for (std::size_t a = 0; a < p.writes.size(); ++a)
+        if (++write_pos_[a] == p.writes[a].period) write_pos_[a] = 0;
+}
+
+// Bounds from the outputs (credit rule); false if a needed read time is not known yet.
+bool BlockRunner::output_bound(const Phase& p, Cycle* bound, int* blocked) const {
+    for (std::size_t a = 0; a < p.writes.size(); ++a) {
+        const StreamAccess& acc = p.writes[a];
+        if (!fires(acc, write_pos_[a])) continue;
+        const TimedFifo& f = fifos_[acc.fifo];
+        for (int c = 0; c < acc.count; ++c) {
+            const int64_t kr = f.written() + c - f.capacity();
+            if (kr < 0) continue;
+            if (kr >= f.read()) {
+                *blocked = acc.fifo;
+                return false;
+            }
+            *bound = std::max(*bound, f.read_cycle(kr) + 1);
+        }
+    }
+    return true;
+}
+
+void BlockRunner::commit_writes(const Phase& p, Cycle t) {
+    for (std::size_t a = 0; a < p.writes.size(); ++a) {
+        const StreamAccess& acc = p.writes[a];
+        if (!fires(acc, write_pos_[a])) continue;
+        for (int c = 0; c < acc.count; ++c) fifos_[acc.fifo].push(t + program_.depth_cycles);
+    }
+}
+
+BlockRunner::Status BlockRunner::loop_iteration(int* blocked) {
+    const Phase& p = program_.phases[phase_];
+    Cycle in_bound = kNever, out_bound = kNever;
+    for (std::size_t a = 0; a < p.reads.size(); ++a) {
+        const StreamAccess& acc = p.reads[a];
+        if (!fires(acc, read_pos_[a])) continue;
+        const TimedFifo& f = fifos_[acc.fifo];
+        for (int c = 0; c < acc.count; ++c) {
+            const int64_t k = f.read() + c;
+            if (k >= f.written()) {
+                *blocked = acc.fifo;
+                return Status::BlockedOnInput;
+            }
+            in_bound = std::max(in_bound, f.write_cycle(k) + kFifoLatencyCycles);
+        }
+    }
+    if (!output_bound(p, &out_bound, blocked)) return Status::BlockedOnOutput;
+    const Cycle t = std::max({next_lower_, in_bound, out_bound});
+    for (std::size_t a = 0; a < p.reads.size(); ++a) {
+        const StreamAccess& acc = p.reads[a];
+        if (!fires(acc, read_pos_[a])) continue;
+        for (int c = 0; c < acc.count; ++c) fifos_[acc.fifo].pop(t);
+    }
+    commit_writes(p, t);
+    advance_positions(p);
+    record_start(t, next_lower_, in_bound, out_bound, p.ii);
+    return Status::Progress;
+}
+
+Cycle BlockRunner::issue_read_burst(std::size_t b) {
+    Burst& burst = bursts_[b];
+    Cycle issue = std::max(issue_lower_, last_issue_ == kNever ? kNever : last_issue_ + 1);  // one AR per cycle
+    const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
+    if (read_done_.size() >= k) issue = std::max(issue, read_done_[read_done_.size() - k]);
+    // Room in the M_AXI read buffer for the whole burst (reserved when the request is issued).
+    const int64_t global_last = routed_base_ + burst.first_beat + burst.beats - 1;
+    const int64_t need = global_last - producer_.read_buffer_beats;
+    if (need >= 0) issue = std::max(issue, routed_[need & (static_cast<int64_t>(routed_.size()) - 1)] + 1);
+    burst.issue = issue;
+    burst.done = memory_->read_burst(burst.address, burst.beats, issue);
+    read_done_.push_back(burst.done);
+    last_issue_ = issue;
+    ++counters_.bursts;
+    return burst.done;
+}
+
+BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
+    const Phase& p = program_.phases[phase_];
+    if (iter_ == 0) routed_base_ = routed_count_;
+    while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
+    while (next_issue_ <= cur_burst_) issue_read_burst(next_issue_++);
+    const Burst& b = bursts_[cur_burst_];
+    // Beats of a burst reach the port back to back, the last at the burst's completion; the
+    // port carries one beat per cycle.
+    const Cycle arrival = std::max(last_arrival_ == kNever ? kNever : last_arrival_ + 1,
+                                   b.done - (b.first_beat + b.beats - 1 - iter_));
+    const Cycle in_bound = arrival + kFifoLatencyCycles;
+    Cycle out_bound = kNever;
+    if (!output_bound(p, &out_bound, blocked)) return Status::BlockedOnOutput;
+    const Cycle t = std::max({next_lower_, in_bound, out_bound});
+    commit_writes(p, t);
+    advance_positions(p);
+    last_arrival_ = arrival;
+    routed_[routed_count_ & (static_cast<int64_t>(routed_.size()) - 1)] = t;
+    ++routed_count_;
+    counters_.bytes_read += producer_.beat_bytes;
+    record_start(t, next_lower_, in_bound, out_bound, 1);
+    return Status::Progress;
+}
+
+BlockRunner::Status BlockRunner::mem_write_beat(int* blocked) {
+    const Phase& p = program_.phases[phase_];
+    while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
+    Burst& b = bursts_[cur_burst_];
+    TimedFifo& src = fifos_[p.reads.at(0).fifo];
+    if (src.read() >= src.written()) {
+        *blocked = p.reads[0].fifo;
+        return Status::BlockedOnInput;
+    }
+    const Cycle in_bound = src.write_cycle(src.read()) + kFifoLatencyCycles;
+    Cycle out_bound = kNever;
+    const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
+    if (iter_ == b.first_beat && write_done_.size() >= k) out_bound = write_done_[write_done_.size() - k];
+    const Cycle t = std::max({next_lower_, in_bound, out_bound});
+    src.pop(t);
+    if (iter_ == b.first_beat + b.beats - 1) {
+        // The burst goes out once its last beat is in the write buffer [A].
+        b.issue = t + 1;
+        b.done = memory_->write_burst(b.address, b.beats, b.issue);
+        write_done_.push_back(b.done);
+        memory_busy_until_ = std::max(memory_busy_until_, b.done);
+        ++counters_.bursts;
+    }
+    counters_.bytes_written += producer_.beat_bytes;
+    advance_positions(p);
+    record_start(t, next_lower_, in_bound, out_bound, 1);
+    return Status::Progress;
+}
+
+}  // namespace lmsim::hw

@@ -1,0 +1,220 @@
+// lmsim: the timing rules of LightMamba's datapath, free of SystemC. The released design is a set
+// of HLS blocks joined by bounded FIFOs (../shared/docs/lightmamba.md 3.2); every block runs one
+// pipelined loop nest per layer. A block is described here as a *program*: per invocation a
+// sequence of phases (HLS loops), each with a trip count, an initiation interval and the FIFO
+// tokens each iteration reads and writes. The rules (LightningSim's, see docs/validation.md):
+//
+//   start(i) = max( start(i-1) + II,                         pipeline initiation
+//                   write_cycle(token read) + kFifoLatency,   input available
+//                   read_cycle(token written - capacity) + 1) output slot free (credit)
+//   token read at start(i); token written at start(i) + depth
+//
+// where capacity = FIFO depth + the producer's pipeline depth (a free-running pipeline's output
+// stage holds in-flight tokens). These recurrences are evaluated token by token in dependency
+// order (BlockRunner, driven by SystemC processes that sleep while blocked) and, for the
+// equivalence test, cycle by cycle (cycle_stepper.h): both must give identical cycles.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace lmsim::hw {
+
+using Cycle = int64_t;
+constexpr Cycle kNever = std::numeric_limits<Cycle>::min() / 4;
+
+// A token written at cycle w can be read from cycle w + 1 on: the registered output of a
+// SpinalHDL StreamFifo / HLS FIFO [A: one-cycle FIFO latency; lightmamba.md 7.5].
+constexpr Cycle kFifoLatencyCycles = 1;
+
+// Which iterations of a phase touch a FIFO: iteration i (phase-local) fires when
+// pos = i mod period lies in [lo, hi) and (pos - lo) is a multiple of stride; it then moves
+// `count` tokens.
+struct StreamAccess {
+    int fifo = -1;
+    int64_t period = 1, lo = 0, hi = 1, stride = 1;
+    int count = 1;
+    int64_t tokens_for(int64_t trips) const;  // tokens moved by a phase of `trips` iterations
+};
+
+enum class Applies { Always, FirstLayer, LastLayer };
+enum class PhaseKind { Loop, MemRead, MemWrite };
+
+struct Phase {
+    std::string name;
+    PhaseKind kind = PhaseKind::Loop;
+    int64_t trips = 0;
+    int ii = 1;
+    Applies when = Applies::Always;
+    std::vector<StreamAccess> reads, writes;
+    // Memory phases: one AXI beat per iteration from/to a linear region. MemRead writes each beat
+    // to its `writes` FIFO(s); MemWrite takes each beat from reads[0].
+    uint64_t address = 0;           // region of layer 0
+    uint64_t address_per_layer = 0; // region stride between layers
+};
+
+struct BlockProgram {
+    std::string name;         // as in the released design (GEMM, HT_STATE, ...)
+    std::string function;     // one line for reports
+    std::vector<Phase> phases;
+    int depth_cycles = 1;     // iteration start -> its output tokens written
+    int overhead_cycles = 0;  // ap_start -> first iteration (the rest of the HLS latency)
+    int64_t hls_latency_cycles = 0;  // per invocation, from the HLS report (0: none published)
+    std::string source;       // where the loop structure and latency come from
+    bool is_memory_master = false;   // the weight producer (M_AXI_STATIC)
+    // Cycles of one invocation in isolation (inputs always ready, outputs never full):
+    // overhead + sum(trips x II) + depth, over the phases that apply to a middle layer.
+    int64_t isolated_latency_cycles(int layer, int layers) const;
+};
+
+struct FifoSpec {
+    std::string name;
+    int depth = 8;
+    std::string producer, consumer;  // block names
+    int port_slack = 0;  // tokens held by the AXI-Stream register slices at the two ports
+};
+
+// The accelerator as a graph: FIFOs (indexed by StreamAccess::fifo) and block programs.
+struct DataflowGraph {
+    std::vector<FifoSpec> fifos;
+    std::vector<BlockProgram> blocks;
+    int layers = 1;
+    int fifo_index(const std::string& name) const;  // throws std::out_of_range
+    const BlockProgram& block(const std::string& name) const;
+};
+
+bool phase_applies(const Phase& p, int layer, int layers);
+
+// Timestamps of one FIFO's tokens: write and read cycles, kept in ring buffers long enough for
+// the credit rule and the statistics cursor. Also the occupancy histogram (time-weighted,
+// counting the producer's in-flight output stage, so bins go up to depth + producer depth).
+class TimedFifo {
+public:
+    // capacity = depth + producer_depth + port_slack (see FifoSpec).
+    TimedFifo(std::string name, int depth, int producer_depth, int port_slack = 0);
+    const std::string& name() const { return name_; }
+    int depth() const { return depth_; }
+    int64_t capacity() const { return capacity_; }
+
+    int64_t written() const { return written_; }
+    int64_t read() const { return read_; }
+    Cycle write_cycle(int64_t k) const { return w_[k & mask_]; }
+    Cycle read_cycle(int64_t k) const { return r_[k & mask_]; }
+    void push(Cycle w);  // token `written()` written at w
+    void pop(Cycle r);   // token `read()` read at r
+
+    // Occupancy statistics: cycles spent at each occupancy, up to `until`.
+    void finish_statistics(Cycle until);
+    const std::vector<int64_t>& occupancy_cycles() const { return occupancy_cycles_; }
+    int max_occupancy() const { return max_occupancy_; }
+
+private:
+    void advance_statistics(Cycle safe_until);
+    std::string name_;
+    int depth_;
+    int64_t capacity_;
+    std::vector<Cycle> w_, r_;
+    int64_t mask_;
+    int64_t written_ = 0, read_ = 0;
+    // statistics cursor: next write / read event not yet merged into the histogram
+    int64_t stat_w_ = 0, stat_r_ = 0;
+    Cycle stat_time_ = 0;
+    int occupancy_ = 0, max_occupancy_ = 0;
+    std::vector<int64_t> occupancy_cycles_;
+};
+
+// One memory port as the producer sees it: the cycle (accelerator clock) at which an AXI burst
+// completes: last read beat at the port, or write response. Implemented in mem/memory_path.h.
+class BurstTiming {
+public:
+    virtual ~BurstTiming() = default;
+    virtual Cycle read_burst(uint64_t address, int beats, Cycle issue) = 0;
+    virtual Cycle write_burst(uint64_t address, int beats, Cycle issue) = 0;
+};
+
+struct BlockCounters {
+    int64_t busy_cycles = 0, stall_in_cycles = 0, stall_out_cycles = 0;
+    int64_t iterations = 0, invocations = 0;
+    Cycle first_start = kNever, last_end = 0;
+    std::vector<Cycle> invocation_start, invocation_end;  // per invocation (token x layers + layer)
+    // memory master only
+    int64_t bytes_read = 0, bytes_written = 0, bursts = 0;
+};
+
+struct ProducerParams {
+    int beat_bytes = 32;
+    int burst_beats = 128;      // after the 4 KB split
+    int outstanding = 32;
+    int64_t read_buffer_beats = 1024;  // M_AXI internal FIFO [C]
+    int64_t boundary_bytes = 4096;     // AXI: no burst crosses a 4 KB boundary (per master)
+};
+
+// Executes one block's program against the FIFOs: advances as far as the known timestamps
+// allow and reports what it waits for.
+class BlockRunner {
+public:
+    enum class Status { Progress, BlockedOnInput, BlockedOnOutput, WaitingForTrigger, Done };
+    // `triggers[k]`: the cycle the host starts token k (the controller's T register), filled in
+    // by the controller as tokens finish; token 0 starts at cycle 0.
+    BlockRunner(const BlockProgram& program, std::vector<TimedFifo>& fifos, int layers, int tokens, int restart_cycles,
+                const std::vector<Cycle>* triggers, BurstTiming* memory = nullptr, ProducerParams producer = {});
+
+    // Runs iterations until blocked or finished (at most max_iterations); `blocked_fifo` names
+    // the FIFO waited on.
+    Status advance(int64_t max_iterations, int* blocked_fifo);
+    const BlockCounters& counters() const { return counters_; }
+    const BlockProgram& program() const { return program_; }
+    Cycle local_cycle() const { return prev_start_; }
+    int layer() const { return layer_ % layers_; }
+    int token() const { return layer_ / layers_; }
+    // End of the last invocation of token k (valid once the block has finished it).
+    Cycle token_end(int k) const { return counters_.invocation_end.at(static_cast<std::size_t>((k + 1) * layers_ - 1)); }
+    std::string position() const;  // "layer 3, phase main, iteration 1200 of 163840"
+
+private:
+    bool enter_phase();     // skips phases that don't apply; false at end of invocation
+    bool begin_invocation();  // false: waiting for the host's trigger
+    void end_invocation();
+    Status loop_iteration(int* blocked);
+    Status mem_read_beat(int* blocked);
+    Status mem_write_beat(int* blocked);
+    bool output_bound(const Phase& p, Cycle* bound, int* blocked) const;
+    void commit_writes(const Phase& p, Cycle t);
+    void advance_positions(const Phase& p);
+    void record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii);
+    Cycle issue_read_burst(std::size_t b);
+
+    const BlockProgram& program_;
+    std::vector<TimedFifo>& fifos_;
+    int layers_, tokens_, restart_cycles_;
+    const std::vector<Cycle>* triggers_;
+    BurstTiming* memory_;
+    ProducerParams producer_;
+    BlockCounters counters_;
+    int layer_ = 0;
+    std::size_t phase_ = 0;
+    int64_t iter_ = 0;
+    bool in_invocation_ = false, done_ = false, entered_ = false;
+    Cycle invocation_start_ = 0, phase_lower_ = 0, next_lower_ = 0, prev_start_ = kNever;
+    int prev_ii_ = 0;
+    Cycle invocation_stall_ = 0;
+    Cycle last_end_ = kNever;  // end of the previous invocation
+    PhaseKind prev_kind_ = PhaseKind::Loop;
+    std::vector<int64_t> read_pos_, write_pos_;  // per access: i mod period
+    // memory phases (the weight producer)
+    struct Burst {
+        int64_t first_beat;
+        int beats;
+        uint64_t address;
+        Cycle issue = kNever, done = kNever;
+    };
+    std::vector<Burst> bursts_;
+    std::size_t cur_burst_ = 0, next_issue_ = 0;
+    Cycle issue_lower_ = 0, last_issue_ = kNever, last_arrival_ = kNever, memory_busy_until_ = 0;
+    std::vector<Cycle> read_done_, write_done_;  // completion of every burst, in issue order
+    std::vector<Cycle> routed_;  // route cycle of the producer's read beats (ring, buffer credit)
+    int64_t routed_count_ = 0, routed_base_ = 0;
+};
+
+}  // namespace lmsim::hw

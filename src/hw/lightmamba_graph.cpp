@@ -1,0 +1,558 @@
+#include "hw/lightmamba_graph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/error.h"
+
+namespace lmsim::hw {
+
+namespace {
+
+// Tile width of every stream between blocks: CP = NP = G = 8 lanes [C] (HT_STATE.cpp, common.h).
+constexpr int kTileLanes = 8;
+// One AXI beat of the released design: 256 bits [C] (DW_MAXI = CP * CP * 4).
+constexpr int kBeatBytes = 32;
+// Scale beats of the weight stream: 3 per 256 weight beats [C] (M_AXI_STATIC: 2,453 loops of
+// [3 scale + 256 weight beats]).
+constexpr int kScaleBeatsPerLoop = 3;
+constexpr int kWeightBeatsPerLoop = 256;
+// Host buffers (pynq/mamba.ipynb) [C]: W, X, Y, conv state C, SSM state H (offsets from W).
+constexpr uint64_t kWeightBase = 0x0;
+constexpr uint64_t kXBase = 0x8000'0000;
+constexpr uint64_t kYBase = 0x9000'0000;
+constexpr uint64_t kConvBase = 0xA000'0000;
+constexpr uint64_t kStateBase = 0xB000'0000;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+StreamAccess every(int fifo, int count = 1) { return StreamAccess{fifo, 1, 0, 1, 1, count}; }
+// Fires on positions [lo, hi) step `stride` of each `period` iterations.
+StreamAccess pattern(int fifo, int64_t period, int64_t lo, int64_t hi, int64_t stride = 1, int count = 1) {
+    return StreamAccess{fifo, period, lo, hi, stride, count};
+}
+
+Phase loop(std::string name, int64_t trips, int ii, std::vector<StreamAccess> reads, std::vector<StreamAccess> writes,
+           Applies when = Applies::Always) {
+    Phase p;
+    p.name = std::move(name);
+    p.trips = trips;
+    p.ii = ii;
+    p.reads = std::move(reads);
+    p.writes = std::move(writes);
+    p.when = when;
+    return p;
+}
+
+constexpr int kRegisterSliceTokens = 2;
+
+// Pipeline depths (iteration start -> output) where the reports or the code give them; the
+// others take kDefaultDepth [A].
+constexpr int kDefaultDepth = 2;
+const std::map<std::string, int>& known_depths() {
+    static const std::map<std::string, int> d = {
+        {"GEMM", 8},        // HLS LAT 627,848 = 627,840 + 8
+        {"DBU", 4},         // HLS depth 4
+        {"DAH", 4},         // HLS depth 4
+        {"HTC_QUANT", 9},   // HLS depth 9
+        {"CONV", 9},        // 4,041 = 672 x 6 + 9
+        {"QUANT_CONV", 13}, // 13-stage pipeline
+        {"EXP_QUANT", 5},   // 5-stage exp pipeline
+        {"YZ", 5},          // 5-stage pipeline
+        {"WEIGHT_PRODUCER", 1},
+    };
+    return d;
+}
+
+}  // namespace
+
+int64_t published_hls_latency(const std::string& block) {
+    // ../shared/docs/lightmamba.md 3.2, HLS reports of the released design (mamba2-2.7b).
+    static const std::map<std::string, int64_t> hls = {
+        {"GEMM", 627'848},      {"DTADAPT", 90},       {"DTA", 136},          {"EXP_QUANT", 69},
+        {"B_BUFFER", 186},      {"DTB_QUANT", 1'365},  {"C_BUFFER", 10'266},  {"DBU", 81'927},
+        {"DAH", 81'924},        {"HT_ADD_QUANT", 81'949}, {"HT_STATE", 371'232}, {"HTC_QUANT", 81'929},
+        {"UD", 650},            {"YZ", 645},           {"CONV_STATE", 7'557}, {"QUANT_CONV", 688},
+        {"CONV", 4'041},        {"SILU_QUANT", 1'330}, {"RMSNORM_QUANT_1", 664}, {"RMSNORM_QUANT_2", 1'305},
+    };
+    auto it = hls.find(block);
+    return it == hls.end() ? 0 : it->second;
+}
+
+LayerShape layer_shape(const ModelCard& m, const DesignConfig& d) {
+    auto require = [&](bool ok, const std::string& what) {
+        if (!ok)
+            throw InputError(fmt::format("model {}: {} (the hardware tiles by {} lanes)", m.name, what, kTileLanes));
+    };
+    require(m.d_model % kTileLanes == 0, fmt::format("d_model {} is not a multiple of 8", m.d_model));
+    require(m.headdim % kTileLanes == 0, fmt::format("headdim {} is not a multiple of 8", m.headdim));
+    require(m.nheads() % kTileLanes == 0, fmt::format("nheads {} is not a multiple of 8 (head groups)", m.nheads()));
+    require(m.d_state % 16 == 0, fmt::format("d_state {} is not a multiple of 16", m.d_state));
+    require(m.ngroups == 1, fmt::format("ngroups {} (the released design shares one B, C)", m.ngroups));
+    if (d.ssmu_lanes != kTileLanes || d.tile_np != kTileLanes || d.tile_pp != kTileLanes)
+        throw InputError(fmt::format("design.ssmu.lanes {} / tiling {}x{}: only the released 8-lane SSMU with 8x8 "
+                                     "tiles is modelled cycle by cycle",
+                                     d.ssmu_lanes, d.tile_np, d.tile_pp));
+    LayerShape s;
+    s.tile_lanes = kTileLanes;
+    s.d_model_tiles = m.d_model / kTileLanes;
+    s.d_inner_tiles = m.d_inner() / kTileLanes;
+    s.bc_tiles = 2 * m.d_state / kTileLanes;
+    s.head_groups = m.nheads() / kTileLanes;
+    s.xz_tiles_per_group = s.d_inner_tiles / s.head_groups;
+    s.in_proj_tiles = s.bc_tiles + s.head_groups * (1 + 2 * s.xz_tiles_per_group);
+    s.d_state = m.d_state;
+    s.headdim_tiles = m.headdim / kTileLanes;
+    const int64_t state_elems = int64_t{m.nheads()} * m.headdim * m.d_state;
+    s.ssm_iterations = state_elems / kTileLanes;
+    // 8-bit data plus one 4-bit scale per 8 elements, in 32-byte beats.
+    s.state_beats = state_elems / kBeatBytes + state_elems / 8 / 2 / kBeatBytes;
+    const int64_t conv_elems = int64_t{m.conv_dim()} * m.d_conv;
+    s.conv_beats = conv_elems / kBeatBytes + ceil_div(conv_elems / 8 / 2, kBeatBytes);
+    s.x_beats = int64_t{m.d_model} * 4 / kBeatBytes;
+    // MMU: input tokens of input_lanes activations, output tokens of output_lanes channels; one
+    // weight beat (all masters together) per cycle.
+    const int il = d.mmu.input_lanes, ol = d.mmu.output_lanes;
+    s.in_proj_input_tokens = ceil_div(m.d_model, il);
+    s.out_proj_input_tokens = ceil_div(m.d_inner(), il);
+    auto output_tokens = [&](int64_t tiles8) { return ol >= kTileLanes ? ceil_div(tiles8 * kTileLanes, ol) : tiles8 * (kTileLanes / ol); };
+    s.in_proj_output_tokens = output_tokens(s.in_proj_tiles);
+    s.out_proj_output_tokens = output_tokens(s.d_model_tiles);
+    s.in_proj_iterations = s.in_proj_output_tokens * s.in_proj_input_tokens;
+    s.out_proj_iterations = s.out_proj_output_tokens * s.out_proj_input_tokens;
+    s.weight_beats = s.in_proj_iterations + s.out_proj_iterations;
+    s.scale_beats = ceil_div(s.weight_beats, kWeightBeatsPerLoop) * kScaleBeatsPerLoop;
+    return s;
+}
+
+namespace {
+DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignConfig& design);
+}
+
+// The released design's shape, at which the HLS latencies were reported: mamba2-2.7b
+// (models/mamba2-2.7b.json) on the VCK190 design (8 x 8 MMU, 8-lane SSMU, HT_STATE II = 2).
+ModelCard released_model_shape() {
+    ModelCard m;
+    m.name = "mamba2-2.7b";
+    m.d_model = 2560;
+    m.n_layer = 64;
+    m.d_state = 128;
+    m.headdim = 64;
+    m.expand = 2;
+    m.ngroups = 1;
+    m.d_conv = 4;
+    return m;
+}
+
+const std::map<std::string, BlockTimingDefaults>& derived_timing() {
+    static const std::map<std::string, BlockTimingDefaults> timing = [] {
+        std::map<std::string, BlockTimingDefaults> o;
+        const ModelCard m = released_model_shape();
+        const DataflowGraph g = build_graph_without_timing(m, DesignConfig{});
+        for (const BlockProgram& b : g.blocks) {
+            const int64_t hls = published_hls_latency(b.name);
+            if (hls == 0) continue;
+            int64_t loops = 0;
+            int phases = 0;
+            for (const Phase& p : b.phases)
+                if (phase_applies(p, 1, m.n_layer)) {
+                    loops += p.trips * p.ii;
+                    ++phases;
+                }
+            // What the loops don't explain is pipeline fill: one loop's depth for a single-loop
+            // block; spread over the loops (each drains before the next starts) otherwise.
+            const int64_t rest = std::max<int64_t>(0, hls - loops);
+            auto kd = known_depths().find(b.name);
+            BlockTimingDefaults t;
+            t.depth_cycles = kd != known_depths().end() ? kd->second
+                                                         : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
+            t.overhead_cycles = static_cast<int>(std::max<int64_t>(0, rest - t.depth_cycles));
+            o[b.name] = t;
+        }
+        return o;
+    }();
+    return timing;
+}
+
+DataflowGraph build_lightmamba_graph(const ModelCard& model, const DesignConfig& design) {
+    DataflowGraph g = build_graph_without_timing(model, design);
+    apply_timing(g, design);
+    return g;
+}
+
+namespace {
+DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignConfig& design) {
+    const LayerShape s = layer_shape(model, design);
+    DataflowGraph g;
+    g.layers = model.n_layer;
+    const bool reorder = design.reorder;
+    const bool on_chip_state = design.state_residency == "on_chip";
+    const FifoDepths& fd = design.fifo;
+
+    // ---- FIFOs (name, depth, producer, consumer), in dataflow order --------------------------
+    // Buffers that a design without reordering must have: the whole x and z vectors wait for dt,
+    // which comes last (lightmamba.md 3.1). Without fusion the SSM's element-wise intermediates
+    // are materialised over the whole state (80 x 64 x 128).
+    const int wait_for_dt = reorder ? fd.internal : s.d_inner_tiles;
+    const int ssm_intermediate = design.fusion ? fd.internal : static_cast<int>(s.ssm_iterations);
+    auto fifo = [&](const std::string& name, int depth, const std::string& from, const std::string& to) {
+        // Every HLS AXI-Stream port has a two-entry register slice (regslice_both in Vitis HLS
+        // RTL) [A: standard Vitis HLS interface synthesis; not counted in the released RTL]. The
+        // weight producer's side is SpinalHDL (M_AXI.scala), without one.
+        const int slack = kRegisterSliceTokens * ((from != "WEIGHT_PRODUCER") + (to != "WEIGHT_PRODUCER"));
+        g.fifos.push_back({name, depth, from, to, slack});
+        return static_cast<int>(g.fifos.size() - 1);
+    };
+    const int f_x = fifo("x", fd.stream, "WEIGHT_PRODUCER", "RESIDUAL");
+    const int f_res = fifo("residual_to_norm1", fd.internal, "RESIDUAL", "RMSNORM_QUANT_1");
+    const int f_norm1 = fifo("norm1_to_mux", fd.gemm_mux, "RMSNORM_QUANT_1", "GEMM_MUX");
+    const int f_mux = fifo("mux_to_gemm", fd.internal, "GEMM_MUX", "GEMM");
+    const int f_weight = fifo("weight", fd.stream, "WEIGHT_PRODUCER", "GEMM");
+    const int f_scale = fifo("weight_scale", fd.stream, "WEIGHT_PRODUCER", "GEMM");
+    const int f_gemm = fifo("gemm_to_demux", fd.internal, "GEMM", "GEMM_DEMUX");
+    const int f_xbc = fifo("demux_xbc", fd.internal, "GEMM_DEMUX", "QUANT_CONV");
+    const int f_dt = fifo("demux_dt", fd.internal, "GEMM_DEMUX", "DTADAPT");
+    const int f_z = fifo("demux_z", wait_for_dt, "GEMM_DEMUX", "SILU_MUX");
+    const int f_out = fifo("demux_out_proj", fd.internal, "GEMM_DEMUX", "RESIDUAL");
+    const int f_qconv = fifo("quant_conv_to_conv", fd.internal, "QUANT_CONV", "CONV");
+    const int f_conv_in = fifo("conv_state_in", fd.stream, "WEIGHT_PRODUCER", "CONV_STATE");
+    const int f_taps = fifo("conv_taps", fd.internal, "CONV_STATE", "CONV");
+    const int f_shift = fifo("conv_shift_in", fd.internal, "CONV", "CONV_STATE");
+    const int f_conv_out = fifo("conv_state_out", fd.stream, "CONV_STATE", "WEIGHT_PRODUCER");
+    const int f_conv = fifo("conv_to_silu_mux", fd.internal, "CONV", "SILU_MUX");
+    const int f_silu_in = fifo("silu_mux_to_quant", fd.internal, "SILU_MUX", "SILU_QUANT");
+    const int f_silu = fifo("silu_quant_to_demux", fd.internal, "SILU_QUANT", "SILU_DEMUX");
+    const int f_b = fifo("b", fd.internal, "SILU_DEMUX", "B_BUFFER");
+    const int f_c = fifo("c", fd.internal, "SILU_DEMUX", "C_BUFFER");
+    const int f_u_dbu = fifo("u_to_dbu", wait_for_dt, "SILU_DEMUX", "DBU");
+    const int f_u_ud = fifo("u_to_ud", wait_for_dt, "SILU_DEMUX", "UD");
+    const int f_zs = fifo("silu_z_to_yz", wait_for_dt, "SILU_DEMUX", "YZ");
+    const int f_dt_a = fifo("dt_to_dta", fd.internal, "DTADAPT", "DTA");
+    const int f_dt_b = fifo("dt_to_dtb", fd.internal, "DTADAPT", "DTB_QUANT");
+    const int f_dta = fifo("dta_to_exp", fd.internal, "DTA", "EXP_QUANT");
+    const int f_da = fifo("da_to_dah", fd.internal, "EXP_QUANT", "DAH");
+    const int f_bb = fifo("b_replay", fd.internal, "B_BUFFER", "DTB_QUANT");
+    const int f_cb = fifo("c_replay", fd.internal, "C_BUFFER", "HTC_QUANT");
+    const int f_db = fifo("db_to_dbu", fd.internal, "DTB_QUANT", "DBU");
+    const int f_h_in = fifo("h_state_in", fd.stream, "WEIGHT_PRODUCER", "HT_STATE");
+    const int f_hprev = fifo("h_prev_to_dah", fd.ht_state_to_dah, "HT_STATE", "DAH");
+    const int f_dah = fifo("dah_to_add", ssm_intermediate, "DAH", "HT_ADD_QUANT");
+    const int f_dbu = fifo("dbu_to_add", ssm_intermediate, "DBU", "HT_ADD_QUANT");
+    const int f_ht1 = fifo("ht1_to_state", ssm_intermediate, "HT_ADD_QUANT", "HT_STATE");
+    const int f_ht2 = fifo("ht2_to_htc", ssm_intermediate, "HT_ADD_QUANT", "HTC_QUANT");
+    const int f_h_out = fifo("h_state_out", fd.stream, "HT_STATE", "WEIGHT_PRODUCER");
+    const int f_ud = fifo("ud_to_htc", fd.internal, "UD", "HTC_QUANT");
+    const int f_y = fifo("y_to_yz", fd.internal, "HTC_QUANT", "YZ");
+    const int f_yz = fifo("yz_to_norm2", fd.internal, "YZ", "RMSNORM_QUANT_2");
+    const int f_norm2 = fifo("norm2_out", fd.gemm_mux, "RMSNORM_QUANT_2", design.htu_enabled ? "HTU" : "GEMM_MUX");
+    const int f_htu = design.htu_enabled ? fifo("htu_to_mux", fd.gemm_mux, "HTU", "GEMM_MUX") : f_norm2;
+    const int f_yout = fifo("y", fd.stream, "RESIDUAL", "WEIGHT_PRODUCER");
+
+    auto add = [&](BlockProgram b) { g.blocks.push_back(std::move(b)); };
+    auto block = [](std::string name, std::string function, std::string source) {
+        BlockProgram b;
+        b.name = std::move(name);
+        b.function = std::move(function);
+        b.source = std::move(source);
+        return b;
+    };
+
+    // ---- WEIGHT_PRODUCER (M_AXI_STATIC): strictly sequential per layer [C] --------------------
+    {
+        BlockProgram b = block("WEIGHT_PRODUCER", "AXI master: states and weights in, states out",
+                               "case/M_AXI_STATIC.cpp: per-layer phases and beat counts (lightmamba.md 3.2)");
+        b.is_memory_master = true;
+        auto mem = [&](std::string name, PhaseKind kind, int64_t beats, uint64_t base, uint64_t per_layer,
+                       std::vector<StreamAccess> reads, std::vector<StreamAccess> writes, Applies when = Applies::Always) {
+            Phase p = loop(std::move(name), beats, 1, std::move(reads), std::move(writes), when);
+            p.kind = kind;
+            p.address = base;
+            p.address_per_layer = per_layer;
+            return p;
+        };
+        const uint64_t conv_layer = static_cast<uint64_t>(2 * s.conv_beats * kBeatBytes);
+        const uint64_t state_layer = static_cast<uint64_t>(s.state_beats * kBeatBytes);
+        const uint64_t weight_layer = static_cast<uint64_t>((s.weight_beats + s.scale_beats) * kBeatBytes);
+        b.phases.push_back(mem("read_x", PhaseKind::MemRead, s.x_beats, kXBase, 0, {}, {every(f_x)}, Applies::FirstLayer));
+        b.phases.push_back(mem("read_conv_state", PhaseKind::MemRead, s.conv_beats, kConvBase, conv_layer, {}, {every(f_conv_in)}));
+        b.phases.push_back(mem("read_conv_weights", PhaseKind::MemRead, s.conv_beats, kConvBase + s.conv_beats * kBeatBytes,
+                               conv_layer, {}, {every(f_conv_in)}));
+        if (!on_chip_state)
+            b.phases.push_back(mem("read_ssm_state", PhaseKind::MemRead, s.state_beats, kStateBase, state_layer, {}, {every(f_h_in)}));
+        const int64_t period = kScaleBeatsPerLoop + kWeightBeatsPerLoop;
+        b.phases.push_back(mem("read_weights", PhaseKind::MemRead, s.weight_beats + s.scale_beats, kWeightBase, weight_layer, {},
+                               {pattern(f_scale, period, 0, kScaleBeatsPerLoop), pattern(f_weight, period, kScaleBeatsPerLoop, period)}));
+        b.phases.push_back(mem("write_conv_state", PhaseKind::MemWrite, s.conv_beats, kConvBase, conv_layer, {every(f_conv_out)}, {}));
+        if (!on_chip_state)
+            b.phases.push_back(mem("write_ssm_state", PhaseKind::MemWrite, s.state_beats, kStateBase, state_layer, {every(f_h_out)}, {}));
+        b.phases.push_back(mem("write_y", PhaseKind::MemWrite, s.x_beats, kYBase, 0, {every(f_yout)}, {}, Applies::LastLayer));
+        add(b);
+    }
+
+    // ---- Residual stream and the first norm -------------------------------------------------
+    {
+        BlockProgram b = block("RESIDUAL", "x_buf (URAM): emit x, add the out_proj result; loops over the layers",
+                               "case/RESIDUAL.cpp (loops l_begin..l_close internally)");
+        b.phases = {loop("load_x", s.x_beats, 1, {every(f_x)}, {}, Applies::FirstLayer),
+                    loop("emit", s.d_model_tiles, 1, {}, {every(f_res)}),
+                    loop("add", s.d_model_tiles, 1, {every(f_out)}, {}),
+                    loop("store_y", s.d_model_tiles, 1, {}, {every(f_yout)}, Applies::LastLayer)};
+        add(b);
+    }
+    {
+        BlockProgram b = block("RMSNORM_QUANT_1", "sum of squares, rsqrt LUT, x LNW, 4-bit quant",
+                               "src/rmsnorm1.h: two passes over 320 tiles");
+        b.phases = {loop("sum_squares", s.d_model_tiles, 1, {every(f_res)}, {}),
+                    loop("normalise", s.d_model_tiles, 1, {}, {every(f_norm1)})};
+        add(b);
+    }
+
+    // ---- The MMU and its input / output routing -----------------------------------------------
+    const int il_tiles = std::max(1, design.mmu.input_lanes / kTileLanes);
+    {
+        BlockProgram b = block("GEMM_MUX", "GEMM_BUFFER: holds the input vector, replays it per output tile",
+                               "case/GEMM_MUX.cpp: R = 1,322 (in_proj) / 320 (out_proj) replays");
+        b.phases = {loop("load_in_proj", s.d_model_tiles, 1, {every(f_norm1)}, {}),
+                    loop("replay_in_proj", s.in_proj_iterations, 1, {}, {every(f_mux)}),
+                    loop("load_out_proj", s.d_inner_tiles, 1, {every(f_htu)}, {}),
+                    loop("replay_out_proj", s.out_proj_iterations, 1, {}, {every(f_mux)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("GEMM", "MMU: input_lanes x output_lanes 4-bit MACs, one weight beat per cycle",
+                               "case/GEMM.cpp, src/tensor_core.h: 1,322 x 320 + 320 x 640 tiles, II = 1");
+        const int64_t in_inputs = s.in_proj_input_tokens, out_inputs = s.out_proj_input_tokens;
+        // Three scale beats open every 256 weight beats of the layer's stream.
+        const int64_t out_offset = (kWeightBeatsPerLoop - s.in_proj_iterations % kWeightBeatsPerLoop) % kWeightBeatsPerLoop;
+        b.phases = {loop("in_proj", s.in_proj_iterations, 1,
+                         {every(f_mux), every(f_weight), pattern(f_scale, kWeightBeatsPerLoop, 0, 1, 1, kScaleBeatsPerLoop)},
+                         {pattern(f_gemm, in_inputs, in_inputs - 1, in_inputs)}),
+                    loop("out_proj", s.out_proj_iterations, 1,
+                         {every(f_mux), every(f_weight), pattern(f_scale, kWeightBeatsPerLoop, out_offset, out_offset + 1, 1, kScaleBeatsPerLoop)},
+                         {pattern(f_gemm, out_inputs, out_inputs - 1, out_inputs)})};
+        add(b);
+    }
+    (void)il_tiles;
+    {
+        BlockProgram b = block("GEMM_DEMUX", "routes in_proj tiles to conv / dt / z, out_proj tiles to the residual",
+                               "case/GEMM_DEMUX.cpp; order: lightmamba.md 3.2 'In-proj output order'");
+        // One phase iteration per 8-channel tile; a GEMM output token carries output_lanes channels.
+        const int ol = design.mmu.output_lanes;
+        auto gemm_read = [&]() {
+            return ol >= kTileLanes ? pattern(f_gemm, ol / kTileLanes, 0, 1) : every(f_gemm, kTileLanes / ol);
+        };
+        const int64_t gsz = 1 + 2 * s.xz_tiles_per_group;
+        if (reorder) {
+            // B, C first (32 tiles), then per group of 8 heads: dt, then 64 x (x, z).
+            b.phases = {loop("bc", s.bc_tiles, 1, {gemm_read()}, {every(f_xbc)}),
+                        loop("head_groups", s.head_groups * gsz, 1, {gemm_read()},
+                             {pattern(f_dt, gsz, 0, 1), pattern(f_xbc, gsz, 1, gsz, 2), pattern(f_z, gsz, 2, gsz, 2)})};
+        } else {
+            // mamba_ssm's natural order: z, x, B, C, dt.
+            b.phases = {loop("z", s.d_inner_tiles, 1, {gemm_read()}, {every(f_z)}),
+                        loop("xbc", s.d_inner_tiles + s.bc_tiles, 1, {gemm_read()}, {every(f_xbc)}),
+                        loop("dt", s.head_groups, 1, {gemm_read()}, {every(f_dt)})};
+        }
+        // GEMM tokens beyond the last whole tile (padding of wide MMU outputs) are dropped.
+        b.phases.push_back(loop("out_proj", s.d_model_tiles, 1, {gemm_read()}, {every(f_out)}));
+        add(b);
+    }
+
+    // ---- Conv path ----------------------------------------------------------------------------
+    const int64_t xbc_tiles = s.d_inner_tiles + s.bc_tiles;
+    {
+        BlockProgram b = block("QUANT_CONV", "xBC int32 -> 8-bit (group 8)", "case/QUANT_CONV.cpp: 672 tiles");
+        b.phases = {loop("quantise", xbc_tiles, 1, {every(f_xbc)}, {every(f_qconv)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("CONV_STATE", "URAM conv state and weights: load, serve taps, store",
+                               "case/CONV_STATE.cpp: ct x D loop of 2,688; load and store of 714 + 714 beats");
+        const int64_t taps = xbc_tiles * model.d_conv;
+        // The tile the conv shifts in comes back while the next tile's taps go out [A: CONV
+        // needs all taps of a tile before it returns the tile].
+        const int dc = model.d_conv;
+        b.phases = {loop("load", 2 * s.conv_beats, 1, {every(f_conv_in)}, {}),
+                    loop("serve_first_tile", dc, 2, {}, {every(f_taps)}),
+                    loop("serve_taps", taps - dc, 2, {pattern(f_shift, dc, dc - 1, dc)}, {every(f_taps)}),
+                    loop("shift_last_tile", 1, 1, {every(f_shift)}, {}),
+                    loop("store", s.conv_beats, 1, {}, {every(f_conv_out)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("CONV", "depthwise causal conv, 4 taps", "case/CONV.cpp: 6 cycles per 8-channel tile");
+        b.phases = {loop("conv", xbc_tiles, 6, {every(f_qconv), every(f_taps, model.d_conv)}, {every(f_conv), every(f_shift)})};
+        add(b);
+    }
+    // SiLU on xBC (from the conv) and on z (straight from the demux), in in_proj order.
+    const int64_t silu_tiles = xbc_tiles + s.d_inner_tiles;
+    {
+        BlockProgram b = block("SILU_MUX", "merges conv output and z for the SiLU unit", "case/SILU_MUX.cpp");
+        const int64_t pairs = 2 * s.d_inner_tiles;
+        if (reorder)
+            b.phases = {loop("bc", s.bc_tiles, 1, {every(f_conv)}, {every(f_silu_in)}),
+                        loop("x_z", pairs, 1, {pattern(f_conv, 2, 0, 1), pattern(f_z, 2, 1, 2)}, {every(f_silu_in)})};
+        else
+            b.phases = {loop("z", s.d_inner_tiles, 1, {every(f_z)}, {every(f_silu_in)}),
+                        loop("xbc", xbc_tiles, 1, {every(f_conv)}, {every(f_silu_in)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("SILU_QUANT", "SiLU LUT and quantisation", "case/SILU_QUANT.cpp: 1,312 tiles");
+        b.phases = {loop("silu", silu_tiles, 1, {every(f_silu_in)}, {every(f_silu)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("SILU_DEMUX", "routes B, C, u (x) and SiLU(z)", "case/SILU_DEMUX.cpp");
+        const int64_t half = s.bc_tiles / 2;
+        const int64_t pairs = 2 * s.d_inner_tiles;
+        if (reorder)
+            b.phases = {loop("b", half, 1, {every(f_silu)}, {every(f_b)}), loop("c", half, 1, {every(f_silu)}, {every(f_c)}),
+                        loop("u_z", pairs, 1, {every(f_silu)},
+                             {pattern(f_u_dbu, 2, 0, 1), pattern(f_u_ud, 2, 0, 1), pattern(f_zs, 2, 1, 2)})};
+        else
+            b.phases = {loop("z", s.d_inner_tiles, 1, {every(f_silu)}, {every(f_zs)}),
+                        loop("u", s.d_inner_tiles, 1, {every(f_silu)}, {every(f_u_dbu), every(f_u_ud)}),
+                        loop("b", half, 1, {every(f_silu)}, {every(f_b)}), loop("c", half, 1, {every(f_silu)}, {every(f_c)})};
+        add(b);
+    }
+
+    // ---- dt path ------------------------------------------------------------------------------
+    {
+        BlockProgram b = block("DTADAPT", "dt + bias, softplus LUT, 8-bit quant; two copies",
+                               "case/DTADAPT.cpp: 4-cycle loop per 8-head tile");
+        b.phases = {loop("dt", s.head_groups, 4, {every(f_dt)}, {every(f_dt_a), every(f_dt_b)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("DTA", "dt x A", "case/DTA.cpp: 3-cycle loop");
+        b.phases = {loop("dta", s.head_groups, 3, {every(f_dt_a)}, {every(f_dta)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("EXP_QUANT", "exp LUT and quantisation: dA", "case/EXP_QUANT.cpp: 5-stage pipeline");
+        b.phases = {loop("exp", s.head_groups, 1, {every(f_dta)}, {every(f_da)})};
+        add(b);
+    }
+    const int64_t b_tiles = s.d_state / kTileLanes;  // 16 n-tiles of B (and of C)
+    {
+        BlockProgram b = block("B_BUFFER", "holds B, replays it once per head group", "case/B_BUFFER.cpp: 16 + 10 x 16");
+        b.phases = {loop("load", b_tiles, 1, {every(f_b)}, {}),
+                    loop("replay", s.head_groups * b_tiles, 1, {}, {every(f_bb)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("DTB_QUANT", "dB = dt x B (8 x 8 per head), quantisation", "case/DTB_QUANT.cpp: 136 cycles per group");
+        const int64_t per_group = b_tiles * kTileLanes;  // n-tiles x heads
+        b.phases = {loop("dtb", s.head_groups * per_group, 1,
+                         {pattern(f_dt_b, per_group, 0, 1), pattern(f_bb, kTileLanes, 0, 1)}, {every(f_db)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("C_BUFFER", "holds C, replays it for every (head, p-tile)", "case/C_BUFFER.cpp: 16 + 640 x 16");
+        b.phases = {loop("load", b_tiles, 1, {every(f_c)}, {}),
+                    loop("replay", s.d_inner_tiles * b_tiles, 1, {}, {every(f_cb)})};
+        add(b);
+    }
+
+    // ---- SSM core: loop nest ct x cp x pt x nt x np, one 8-lane vector per iteration ----------
+    const int64_t per_tile = s.d_state;                          // n iterations per (head, p-tile)
+    const int64_t per_head = per_tile * s.headdim_tiles;         // 1,024
+    const int64_t per_group = per_head * kTileLanes;             // 8,192
+    {
+        BlockProgram b = block("DBU", "dBu = dB x u (>> 11), dB cache in BRAM", "case/DBU.cpp, src/dBu.h");
+        b.phases = {loop("dbu", s.ssm_iterations, 1,
+                         {pattern(f_db, per_head, 0, per_tile, kTileLanes), pattern(f_u_dbu, per_tile, 0, 1)}, {every(f_dbu)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("HT_STATE", "URAM SSM state: load, stream h(t-1) out and h(t) back per tile, store",
+                               "case/HT_STATE.cpp: 20,480 + 1,280 load, 640 x (128 out + 128 in) at II = 2, store");
+        const int ii = design.ht_state_ii;
+        std::vector<Phase> ph;
+        if (!on_chip_state) ph.push_back(loop("load", s.state_beats, 1, {every(f_h_in)}, {}));
+        ph.push_back(loop("exchange", 2 * s.ssm_iterations, ii, {pattern(f_ht1, 2 * per_tile, per_tile, 2 * per_tile)},
+                          {pattern(f_hprev, 2 * per_tile, 0, per_tile)}));
+        if (!on_chip_state) ph.push_back(loop("store", s.state_beats, 1, {}, {every(f_h_out)}));
+        b.phases = ph;
+        add(b);
+    }
+    {
+        BlockProgram b = block("DAH", "dAh = dA x h(t-1) (>> 6)", "case/DAH.cpp, src/dAh.h");
+        b.phases = {loop("dah", s.ssm_iterations, 1, {pattern(f_da, per_group, 0, 1), every(f_hprev)}, {every(f_dah)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("HT_ADD_QUANT", "h = dAh + dBu; 8x8 transpose; quantise along p (ht1) and n (ht2)",
+                               "case/HT_ADD_QUANT.cpp, src/ht_add.h");
+        b.phases = {loop("add", s.ssm_iterations, 1, {every(f_dah), every(f_dbu)}, {every(f_ht1), every(f_ht2)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("UD", "u x D skip (>> 8)", "case/UD.cpp: 640 tiles");
+        b.phases = {loop("ud", s.d_inner_tiles, 1, {every(f_u_ud)}, {every(f_ud)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("HTC_QUANT", "y = sum_n h x C (+ uD), quantisation", "case/HTC_QUANT.cpp: 8-wide dot, 16 n-tiles");
+        b.phases = {loop("htc", s.ssm_iterations, 1,
+                         {every(f_ht2), pattern(f_cb, kTileLanes, 0, 1), pattern(f_ud, per_tile, per_tile - 1, per_tile)},
+                         {pattern(f_y, per_tile, per_tile - 1, per_tile)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("YZ", "(y + uD) x SiLU(z) (>> 10)", "case/YZ.cpp: 5-stage pipeline");
+        b.phases = {loop("yz", s.d_inner_tiles, 1, {every(f_y), every(f_zs)}, {every(f_yz)})};
+        add(b);
+    }
+    {
+        BlockProgram b = block("RMSNORM_QUANT_2", "gated RMSNorm over 5120, 4-bit quant (two passes)",
+                               "src/rmsnorm2.h: needs the whole vector before emitting");
+        b.phases = {loop("sum_squares", s.d_inner_tiles, 1, {every(f_yz)}, {}),
+                    loop("normalise", s.d_inner_tiles, 1, {}, {every(f_norm2)})};
+        add(b);
+    }
+    if (design.htu_enabled) {
+        // The paper's HTU (lightmamba.md 3.3): 128-point FWHT (7 butterfly stages) and a 40-point
+        // +-1 stage; parallelism and depth are unknown [A]: butterfly_lanes elements per cycle per
+        // stage, and the 40-point stage as an 8 x 8 +-1 MAC array.
+        const int64_t elems = int64_t{s.d_inner_tiles} * kTileLanes;
+        const int64_t fwht = 7 * ceil_div(elems, design.htu_butterfly_lanes);
+        const int64_t k40 = ceil_div(elems * 40, 64);
+        BlockProgram b = block("HTU", "online Hadamard: 128-point FWHT + 40-point +-1 stage (paper only)",
+                               "paper 3.1/3.3; lanes and depth [A]");
+        b.phases = {loop("load", s.d_inner_tiles, 1, {every(f_norm2)}, {}), loop("fwht", fwht, 1, {}, {}),
+                    loop("pm1_40", k40, 1, {}, {}), loop("emit", s.d_inner_tiles, 1, {}, {every(f_htu)})};
+        add(b);
+    }
+
+    return g;
+}
+}  // namespace
+
+void apply_timing(DataflowGraph& g, const DesignConfig& design) {
+    // ---- Timing parameters: depth from the reports, overhead = HLS latency - loop cycles -------
+    const std::map<std::string, BlockTimingDefaults>& defaults = derived_timing();
+    for (BlockProgram& b : g.blocks) {
+        auto kd = known_depths().find(b.name);
+        b.depth_cycles = kd == known_depths().end() ? kDefaultDepth : kd->second;
+        b.overhead_cycles = 0;
+        b.hls_latency_cycles = published_hls_latency(b.name);
+        auto dt = defaults.find(b.name);
+        if (dt != defaults.end()) {
+            b.depth_cycles = dt->second.depth_cycles;
+            b.overhead_cycles = dt->second.overhead_cycles;
+        }
+        auto user = design.blocks.find(b.name);
+        if (user == design.blocks.end()) continue;
+        const BlockTiming& t = user->second;
+        if (t.ii > 0 && !b.is_memory_master)
+            for (Phase& p : b.phases) p.ii = t.ii;
+        if (t.depth_cycles > 0) b.depth_cycles = t.depth_cycles;
+        if (t.overhead_cycles > 0) b.overhead_cycles = t.overhead_cycles;
+    }
+}
+
+}  // namespace lmsim::hw

@@ -1,0 +1,131 @@
+#include "hw/memory_port.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mem/membench.h"
+#include "mem/stream_model.h"
+
+namespace lmsim::hw {
+
+namespace {
+// Request-queue lookahead of the controllers (mem/dram_controller.h), as in membench.
+constexpr int kControllerWindow = 32;
+// Stream calibration: DRAM accesses simulated at command level per direction (the stream model
+// stops early once the rate has converged).
+constexpr long kCalibrationAccesses = 1L << 20;
+// Non-HBM memories interleave consecutive 256-byte blocks over their channels [A], as membench.
+constexpr uint64_t kInterleaveBytes = 256;
+}  // namespace
+
+MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& design, int beat_bytes)
+    : fidelity_(platform.memory.fidelity),
+      preset_(mem::default_preset(platform.memory)),
+      kind_(platform.memory.kind),
+      cycle_ns_(1000.0 / design.clock_mhz),
+      beat_bytes_(beat_bytes),
+      masters_(design.axi.masters),
+      noc_latency_ns_(platform.memory.noc_latency_ns),
+      noc_ns_per_byte_(platform.memory.noc_bandwidth_gbps > 0 ? 1.0 / platform.memory.noc_bandwidth_gbps : 0),
+      axi_ns_per_byte_(cycle_ns_ / beat_bytes) {
+    const mem::DramSpec spec = mem::dram_preset(preset_);
+    // HBM2: each AXI master reaches its own pseudo-channel; other memories share all channels.
+    const int n = kind_ == "hbm2" ? masters_ : platform.memory.channels;
+    for (int c = 0; c < n; ++c) channels_.emplace_back(spec);
+    if (fidelity_ == "stream") {
+        for (int w = 0; w < 2; ++w) {
+            const mem::StreamEstimate e =
+                mem::estimate_sequential_stream(spec, {}, 0, kCalibrationAccesses, w == 1, kControllerWindow);
+            const double per_channel = e.end_cycle * spec.t.tck_ns / (double(kCalibrationAccesses) * spec.org.bytes_per_access());
+            ns_per_byte_[w] = per_channel / n;
+            mem::DramController fresh(spec);
+            idle_latency_ns_[w] = fresh.access(0, w == 1, 0) * spec.t.tck_ns;
+        }
+    }
+}
+
+MemoryPort::~MemoryPort() = default;
+
+double MemoryPort::peak_gbps() const {
+    const mem::DramSpec spec = mem::dram_preset(preset_);
+    double p = std::min(spec.peak_gbps() * channels_.size(), 1.0 / axi_ns_per_byte_);
+    if (noc_ns_per_byte_ > 0) p = std::min(p, 1.0 / noc_ns_per_byte_);
+    return p;
+}
+
+const MemoryPortStats& MemoryPort::stats() const {
+    stats_.dram = {};
+    for (const auto& c : channels_) {
+        const mem::ChannelStats& s = c.stats();
+        stats_.dram.reads += s.reads;
+        stats_.dram.writes += s.writes;
+        stats_.dram.activates += s.activates;
+        stats_.dram.precharges += s.precharges;
+        stats_.dram.refreshes += s.refreshes;
+        stats_.dram.row_hits += s.row_hits;
+        stats_.dram.row_misses += s.row_misses;
+        stats_.dram.row_conflicts += s.row_conflicts;
+    }
+    return stats_;
+}
+
+double MemoryPort::command_level(uint64_t address, int64_t bytes, double issue_ns, bool write) {
+    const mem::DramSpec& spec = channels_.front().spec();
+    const int access = spec.org.bytes_per_access();
+    const long arrival = static_cast<long>(std::ceil(issue_ns / spec.t.tck_ns));
+    const int n = static_cast<int>(channels_.size());
+    std::vector<std::vector<mem::DramController::Request>> per(n);
+    if (kind_ == "hbm2") {
+        // Every master moves its share of each beat to its own pseudo-channel.
+        const int64_t share = std::max<int64_t>(access, bytes / n);
+        const uint64_t local = address / static_cast<uint64_t>(n);
+        for (int c = 0; c < n; ++c)
+            for (int64_t off = 0; off < share; off += access) per[c].push_back({local + off, write, arrival});
+    } else {
+        for (int64_t off = 0; off < bytes; off += access) {
+            const uint64_t a = address + static_cast<uint64_t>(off);
+            const int c = static_cast<int>((a / kInterleaveBytes) % n);
+            const uint64_t local = (a / kInterleaveBytes / n) * kInterleaveBytes + a % kInterleaveBytes;
+            per[c].push_back({local, write, arrival});
+        }
+    }
+    long done = arrival;
+    for (int c = 0; c < n; ++c) {
+        if (per[c].empty()) continue;
+        stats_.dram_accesses += static_cast<int64_t>(per[c].size());
+        const std::vector<long> t = channels_[c].serve(per[c], kControllerWindow);
+        for (long x : t) done = std::max(done, x);
+    }
+    return done * spec.t.tck_ns;
+}
+
+Cycle MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool write) {
+    const int64_t bytes = int64_t{beats} * beat_bytes_;
+    const double issue_ns = static_cast<double>(issue) * cycle_ns_;
+    double dram_done_ns;
+    if (fidelity_ == "stream") {
+        dram_done_ns = std::max(issue_ns + idle_latency_ns_[write], bus_free_ns_ + bytes * ns_per_byte_[write]);
+        bus_free_ns_ = dram_done_ns;
+    } else {
+        dram_done_ns = command_level(address, bytes, issue_ns, write);
+    }
+    double done_ns = dram_done_ns;
+    if (noc_ns_per_byte_ > 0) {
+        noc_free_ns_ = std::max(noc_free_ns_, issue_ns) + bytes * noc_ns_per_byte_;
+        done_ns = std::max(done_ns, noc_free_ns_);
+    }
+    done_ns += noc_latency_ns_;
+    if (write) {
+        stats_.write_bytes += bytes;
+        ++stats_.write_bursts;
+    } else {
+        stats_.read_bytes += bytes;
+        ++stats_.read_bursts;
+    }
+    return std::max(issue + 1, static_cast<Cycle>(std::ceil(done_ns / cycle_ns_ - 1e-9)));
+}
+
+Cycle MemoryPort::read_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, false); }
+Cycle MemoryPort::write_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, true); }
+
+}  // namespace lmsim::hw

@@ -1,0 +1,57 @@
+// lmsim: the accelerator's view of off-chip memory: its AXI master(s), the Versal NoC where
+// there is one, and the DRAM channels behind them. Given an AXI burst and the cycle it is issued
+// (accelerator clock), it returns the cycle the burst completes. Two fidelities
+// (memory.fidelity): "command" serves every DRAM access through the command-level controllers
+// (mem/dram_controller.h); "stream" uses a closed form calibrated once per run from the
+// command-level model: completion = max(issue + idle latency, previous completion + bytes x
+// sustained ns per byte).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/hardware_config.h"
+#include "hw/dataflow.h"
+#include "mem/dram_controller.h"
+
+namespace lmsim::hw {
+
+struct MemoryPortStats {
+    int64_t read_bytes = 0, write_bytes = 0, read_bursts = 0, write_bursts = 0;
+    int64_t dram_accesses = 0;
+    mem::ChannelStats dram;  // summed over channels (command fidelity only)
+};
+
+class MemoryPort : public BurstTiming {
+public:
+    // beat_bytes: bytes of one producer beat over all masters together.
+    MemoryPort(const PlatformConfig& platform, const DesignConfig& design, int beat_bytes);
+    ~MemoryPort() override;
+
+    Cycle read_burst(uint64_t address, int beats, Cycle issue) override;
+    Cycle write_burst(uint64_t address, int beats, Cycle issue) override;
+
+    const std::string& fidelity() const { return fidelity_; }
+    const std::string& preset() const { return preset_; }
+    int dram_channels() const { return static_cast<int>(channels_.size()); }
+    double peak_gbps() const;  // min(DRAM, AXI, NoC)
+    // stream fidelity: the calibrated figures
+    double idle_latency_ns(bool write) const { return idle_latency_ns_[write]; }
+    double sustained_gbps(bool write) const { return 1.0 / ns_per_byte_[write]; }
+    const MemoryPortStats& stats() const;
+
+private:
+    Cycle burst(uint64_t address, int beats, Cycle issue, bool write);
+    double command_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
+    std::string fidelity_, preset_, kind_;
+    double cycle_ns_;
+    int beat_bytes_, masters_;
+    double noc_latency_ns_, noc_ns_per_byte_;
+    double axi_ns_per_byte_;
+    std::vector<mem::DramController> channels_;
+    double idle_latency_ns_[2] = {0, 0}, ns_per_byte_[2] = {0, 0};
+    double bus_free_ns_ = 0, noc_free_ns_ = 0;
+    mutable MemoryPortStats stats_;
+};
+
+}  // namespace lmsim::hw
