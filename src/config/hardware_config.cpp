@@ -191,11 +191,12 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
         c.htu_butterfly_lanes = static_cast<int>(htu.get_int_or("butterfly_lanes", 16, 2, 4096));
     }
     JsonObject axi = d.get_object("axi");
-    axi.require_known_keys({"masters", "width_bits", "burst_beats", "outstanding"});
+    axi.require_known_keys({"masters", "width_bits", "burst_beats", "outstanding", "sequential_bursts"});
     c.axi.masters = static_cast<int>(axi.get_int("masters", 1, 1024));
     c.axi.width_bits = static_cast<int>(axi.get_int("width_bits", 32, 1024));
     c.axi.burst_beats = static_cast<int>(axi.get_int_or("burst_beats", 256, 1, 256));
     c.axi.outstanding = static_cast<int>(axi.get_int_or("outstanding", 32, 1, 1024));
+    c.axi.sequential_bursts = axi.get_bool_or("sequential_bursts", false);
     if (d.has("fifo_depths")) {
         JsonObject f = d.get_object("fifo_depths");
         f.require_known_keys({"stream", "internal", "gemm_mux", "ht_state_to_dah", "m_axi"});

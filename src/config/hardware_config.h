@@ -54,6 +54,10 @@ struct MmuConfig {
 
 struct AxiConfig {
     int masters = 1, width_bits = 256, burst_beats = 256, outstanding = 32;
+    // The producer's loops: one burst_beats-beat loop per burst, the next request only after the
+    // loop ends (an HLS pipelined inner loop in a sequential outer loop, case/M_AXI_STATIC.cpp)
+    // instead of requests kept `outstanding` ahead.
+    bool sequential_bursts = false;
 };
 
 struct FifoDepths {

@@ -105,6 +105,20 @@ private:
     std::vector<int> inputs_, outputs_;
 };
 
+ProducerParams producer_params(const DesignConfig& design) {
+    ProducerParams p;
+    p.beat_bytes = design.axi.masters * design.axi.width_bits / 8;
+    // Each master's bursts: at most burst_beats, never across 4 KB (the masters move in lockstep).
+    p.burst_beats = std::min(design.axi.burst_beats, 4096 / (design.axi.width_bits / 8));
+    p.boundary_bytes = 4096L * design.axi.masters;
+    p.outstanding = design.axi.outstanding;
+    p.read_buffer_beats = design.fifo.m_axi;
+    p.sequential_loops = design.axi.sequential_bursts;
+    p.loop_beats = design.axi.burst_beats;
+    p.loop_restart_cycles = kHlsLoopRestartCycles;
+    return p;
+}
+
 Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const PlatformConfig& platform,
                          const DesignConfig& design, SimulationOptions options)
     : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz) {
@@ -114,13 +128,7 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
     space_freed_ = std::vector<sc_event>(fifos_.size());
     const int beat_bytes = design.axi.masters * design.axi.width_bits / 8;
     memory_ = std::make_unique<MemoryPort>(platform, design, beat_bytes);
-    ProducerParams producer;
-    producer.beat_bytes = beat_bytes;
-    // Each master's bursts: at most burst_beats, never across 4 KB (the masters move in lockstep).
-    producer.burst_beats = std::min(design.axi.burst_beats, 4096 / (design.axi.width_bits / 8));
-    producer.boundary_bytes = 4096L * design.axi.masters;
-    producer.outstanding = design.axi.outstanding;
-    producer.read_buffer_beats = design.fifo.m_axi;
+    const ProducerParams producer = producer_params(design);
     triggers_ = {0};
     controller_ = std::make_unique<Controller>("controller", *this);
     for (const BlockProgram& b : graph_.blocks) {

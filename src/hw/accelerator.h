@@ -23,6 +23,13 @@ namespace lmsim::hw {
 // SPINAL/GEMM_wrapper.v; Manager.scala is not in the repository, lightmamba.md 7.3].
 constexpr int kManagerRestartCycles = 3;
 
+// A sequential HLS outer loop around a pipelined inner loop: the inner loop's exit, the outer
+// increment and the inner loop's re-entry [A: typical Vitis HLS schedule, not in the reports].
+constexpr int kHlsLoopRestartCycles = 2;
+
+// The weight producer's AXI parameters from the design.
+ProducerParams producer_params(const DesignConfig& design);
+
 struct SimulationOptions {
     int tokens = 1;
     int position = 0;             // POS of the first token

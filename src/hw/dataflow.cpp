@@ -13,9 +13,6 @@ int64_t ring_size_for(int64_t capacity) {
     while (n < 4 * capacity + 64) n *= 2;
     return n;
 }
-bool fires(const StreamAccess& a, int64_t pos) {
-    return pos >= a.lo && pos < a.hi && (pos - a.lo) % a.stride == 0;
-}
 }  // namespace
 
 int64_t StreamAccess::tokens_for(int64_t trips) const {
@@ -63,20 +60,6 @@ TimedFifo::TimedFifo(std::string name, int depth, int producer_depth, int port_s
     r_.assign(n, 0);
     mask_ = n - 1;
     occupancy_cycles_.assign(capacity_ + 1, 0);
-}
-
-void TimedFifo::push(Cycle w) {
-    w_[written_ & mask_] = w;
-    ++written_;
-    if (written_ - stat_w_ > mask_ / 2) advance_statistics(std::min(w, read_ > 0 ? read_cycle(read_ - 1) : w));
-}
-
-void TimedFifo::pop(Cycle r) {
-    r_[read_ & mask_] = r;
-    ++read_;
-    // Every event up to the older of the two latest timestamps is final: later writes and reads
-    // cannot happen before the latest one already recorded.
-    if ((read_ & 15) == 0) advance_statistics(std::min(r, write_cycle(written_ - 1)));
 }
 
 void TimedFifo::advance_statistics(Cycle safe_until) {
@@ -185,15 +168,21 @@ bool BlockRunner::enter_phase() {
             entered_ = true;
             iter_ = 0;
             next_lower_ = phase_lower_;
-            read_pos_.assign(p.reads.size(), 0);
-            write_pos_.assign(p.writes.size(), 0);
+            auto ports = [&](const std::vector<StreamAccess>& accesses) {
+                std::vector<Port> v;
+                for (const StreamAccess& a : accesses)
+                    v.push_back(Port{&fifos_[a.fifo], a.period, a.lo, a.hi, a.stride, a.count,
+                                     a.period == 1 && a.lo == 0 && a.hi >= 1, 0, 0});
+                return v;
+            };
+            in_ports_ = ports(p.reads);
+            out_ports_ = ports(p.writes);
             if (p.kind != PhaseKind::Loop) {
                 bursts_.clear();
                 cur_burst_ = 0;
                 next_issue_ = 0;
-                issue_lower_ = (p.kind == PhaseKind::MemRead && prev_kind_ == PhaseKind::MemRead && last_issue_ != kNever)
-                                   ? last_issue_ + 1
-                                   : phase_lower_;
+                // The producer's FSM enters a phase's loop when the previous one has finished.
+                issue_lower_ = phase_lower_;
                 const uint64_t base = p.address + static_cast<uint64_t>(layer_ % layers_) * p.address_per_layer;
                 const int64_t bb = producer_.beat_bytes;
                 int64_t beat = 0;
@@ -202,7 +191,9 @@ bool BlockRunner::enter_phase() {
                     // AXI: at most burst_beats beats, never across a 4 KB boundary.
                     const uint64_t edge = static_cast<uint64_t>(producer_.boundary_bytes);
                     const int64_t to_4k = static_cast<int64_t>((edge - addr % edge) / static_cast<uint64_t>(bb));
-                    const int64_t n = std::max<int64_t>(1, std::min({p.trips - beat, int64_t{producer_.burst_beats}, to_4k}));
+                    int64_t n = std::max<int64_t>(1, std::min({p.trips - beat, int64_t{producer_.burst_beats}, to_4k}));
+                    // Sequential loops: a loop's bursts never run into the next loop.
+                    if (producer_.sequential_loops) n = std::min(n, producer_.loop_beats - beat % producer_.loop_beats);
                     bursts_.push_back({beat, static_cast<int>(n), addr});
                     beat += n;
                 }
@@ -213,7 +204,6 @@ bool BlockRunner::enter_phase() {
         // beat (reads) or after every write response (writes) [A: the M_AXI FSM is sequential].
         if (p.kind == PhaseKind::MemWrite) phase_lower_ = std::max(prev_start_ + 1, memory_busy_until_);
         else phase_lower_ = prev_start_ + p.ii;
-        prev_kind_ = p.kind;
         ++phase_;
         entered_ = false;
     }
@@ -257,24 +247,21 @@ void BlockRunner::record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_b
     ++iter_;
 }
 
-void BlockRunner::advance_positions(const Phase& p) {
-    for (std::size_t a = 0; a < p.reads.size(); ++a)
-        if (++read_pos_[a] == p.reads[a].period) read_pos_[a] = 0;
-    for (std::size_t a = 0; a < p.writes.size(); ++a)
-        if (++write_pos_[a] == p.writes[a].period) write_pos_[a] = 0;
+void BlockRunner::advance_positions() {
+    for (Port& p : in_ports_) p.step();
+    for (Port& p : out_ports_) p.step();
 }
 
 // Bounds from the outputs (credit rule); false if a needed read time is not known yet.
-bool BlockRunner::output_bound(const Phase& p, Cycle* bound, int* blocked) const {
-    for (std::size_t a = 0; a < p.writes.size(); ++a) {
-        const StreamAccess& acc = p.writes[a];
-        if (!fires(acc, write_pos_[a])) continue;
-        const TimedFifo& f = fifos_[acc.fifo];
-        for (int c = 0; c < acc.count; ++c) {
+bool BlockRunner::output_bound(Cycle* bound, int* blocked) const {
+    for (const Port& port : out_ports_) {
+        if (!port.fires()) continue;
+        const TimedFifo& f = *port.fifo;
+        for (int c = 0; c < port.count; ++c) {
             const int64_t kr = f.written() + c - f.capacity();
             if (kr < 0) continue;
             if (kr >= f.read()) {
-                *blocked = acc.fifo;
+                *blocked = static_cast<int>(port.fifo - fifos_.data());
                 return false;
             }
             *bound = std::max(*bound, f.read_cycle(kr) + 1);
@@ -283,46 +270,49 @@ bool BlockRunner::output_bound(const Phase& p, Cycle* bound, int* blocked) const
     return true;
 }
 
-void BlockRunner::commit_writes(const Phase& p, Cycle t) {
-    for (std::size_t a = 0; a < p.writes.size(); ++a) {
-        const StreamAccess& acc = p.writes[a];
-        if (!fires(acc, write_pos_[a])) continue;
-        for (int c = 0; c < acc.count; ++c) fifos_[acc.fifo].push(t + program_.depth_cycles);
+void BlockRunner::commit_writes(Cycle t) {
+    for (Port& port : out_ports_) {
+        if (!port.fires()) continue;
+        for (int c = 0; c < port.count; ++c) port.fifo->push(t + program_.depth_cycles);
     }
 }
 
 BlockRunner::Status BlockRunner::loop_iteration(int* blocked) {
     const Phase& p = program_.phases[phase_];
     Cycle in_bound = kNever, out_bound = kNever;
-    for (std::size_t a = 0; a < p.reads.size(); ++a) {
-        const StreamAccess& acc = p.reads[a];
-        if (!fires(acc, read_pos_[a])) continue;
-        const TimedFifo& f = fifos_[acc.fifo];
-        for (int c = 0; c < acc.count; ++c) {
+    for (const Port& port : in_ports_) {
+        if (!port.fires()) continue;
+        const TimedFifo& f = *port.fifo;
+        for (int c = 0; c < port.count; ++c) {
             const int64_t k = f.read() + c;
             if (k >= f.written()) {
-                *blocked = acc.fifo;
+                *blocked = static_cast<int>(port.fifo - fifos_.data());
                 return Status::BlockedOnInput;
             }
             in_bound = std::max(in_bound, f.write_cycle(k) + kFifoLatencyCycles);
         }
     }
-    if (!output_bound(p, &out_bound, blocked)) return Status::BlockedOnOutput;
+    if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
-    for (std::size_t a = 0; a < p.reads.size(); ++a) {
-        const StreamAccess& acc = p.reads[a];
-        if (!fires(acc, read_pos_[a])) continue;
-        for (int c = 0; c < acc.count; ++c) fifos_[acc.fifo].pop(t);
+    for (Port& port : in_ports_) {
+        if (!port.fires()) continue;
+        for (int c = 0; c < port.count; ++c) port.fifo->pop(t);
     }
-    commit_writes(p, t);
-    advance_positions(p);
+    commit_writes(t);
+    advance_positions();
     record_start(t, next_lower_, in_bound, out_bound, p.ii);
     return Status::Progress;
 }
 
-Cycle BlockRunner::issue_read_burst(std::size_t b) {
+void BlockRunner::issue_read_burst(std::size_t b) {
     Burst& burst = bursts_[b];
     Cycle issue = std::max(issue_lower_, last_issue_ == kNever ? kNever : last_issue_ + 1);  // one AR per cycle
+    if (producer_.sequential_loops && burst.first_beat % producer_.loop_beats == 0) {
+        // A new loop: after the previous loop's last beat left the read buffer.
+        const int64_t prev = routed_base_ + burst.first_beat - 1;
+        const Cycle after = burst.first_beat == 0 ? phase_lower_ : routed_[prev & (static_cast<int64_t>(routed_.size()) - 1)];
+        issue = std::max(issue, after + producer_.loop_restart_cycles);
+    }
     const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
     if (read_done_.size() >= k) issue = std::max(issue, read_done_[read_done_.size() - k]);
     // Room in the M_AXI read buffer for the whole burst (reserved when the request is issued).
@@ -330,11 +320,12 @@ Cycle BlockRunner::issue_read_burst(std::size_t b) {
     const int64_t need = global_last - producer_.read_buffer_beats;
     if (need >= 0) issue = std::max(issue, routed_[need & (static_cast<int64_t>(routed_.size()) - 1)] + 1);
     burst.issue = issue;
-    burst.done = memory_->read_burst(burst.address, burst.beats, issue);
+    const BurstCompletion c = memory_->read_burst(burst.address, burst.beats, issue);
+    burst.first = c.first;
+    burst.done = c.last;
     read_done_.push_back(burst.done);
     last_issue_ = issue;
     ++counters_.bursts;
-    return burst.done;
 }
 
 BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
@@ -343,16 +334,16 @@ BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
     while (next_issue_ <= cur_burst_) issue_read_burst(next_issue_++);
     const Burst& b = bursts_[cur_burst_];
-    // Beats of a burst reach the port back to back, the last at the burst's completion; the
-    // port carries one beat per cycle.
-    const Cycle arrival = std::max(last_arrival_ == kNever ? kNever : last_arrival_ + 1,
-                                   b.done - (b.first_beat + b.beats - 1 - iter_));
+    // The port carries one beat per cycle: beat i of a burst arrives no earlier than its first
+    // beat + i, nor than the burst's last beat minus the beats after it.
+    const Cycle arrival = std::max({last_arrival_ == kNever ? kNever : last_arrival_ + 1, b.first + (iter_ - b.first_beat),
+                                    b.done - (b.first_beat + b.beats - 1 - iter_)});
     const Cycle in_bound = arrival + kFifoLatencyCycles;
     Cycle out_bound = kNever;
-    if (!output_bound(p, &out_bound, blocked)) return Status::BlockedOnOutput;
+    if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
-    commit_writes(p, t);
-    advance_positions(p);
+    commit_writes(t);
+    advance_positions();
     last_arrival_ = arrival;
     routed_[routed_count_ & (static_cast<int64_t>(routed_.size()) - 1)] = t;
     ++routed_count_;
@@ -374,18 +365,20 @@ BlockRunner::Status BlockRunner::mem_write_beat(int* blocked) {
     Cycle out_bound = kNever;
     const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
     if (iter_ == b.first_beat && write_done_.size() >= k) out_bound = write_done_[write_done_.size() - k];
+    if (producer_.sequential_loops && iter_ % producer_.loop_beats == 0 && iter_ > 0)
+        out_bound = std::max(out_bound, memory_busy_until_ + producer_.loop_restart_cycles);  // responses of the last loop
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
     src.pop(t);
     if (iter_ == b.first_beat + b.beats - 1) {
         // The burst goes out once its last beat is in the write buffer [A].
         b.issue = t + 1;
-        b.done = memory_->write_burst(b.address, b.beats, b.issue);
+        b.done = memory_->write_burst(b.address, b.beats, b.issue).last;
         write_done_.push_back(b.done);
         memory_busy_until_ = std::max(memory_busy_until_, b.done);
         ++counters_.bursts;
     }
     counters_.bytes_written += producer_.beat_bytes;
-    advance_positions(p);
+    advance_positions();
     record_start(t, next_lower_, in_bound, out_bound, 1);
     return Status::Progress;
 }

@@ -14,6 +14,7 @@
 // order (BlockRunner, driven by SystemC processes that sleep while blocked) and, for the
 // equivalence test, cycle by cycle (cycle_stepper.h): both must give identical cycles.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -101,8 +102,18 @@ public:
     int64_t read() const { return read_; }
     Cycle write_cycle(int64_t k) const { return w_[k & mask_]; }
     Cycle read_cycle(int64_t k) const { return r_[k & mask_]; }
-    void push(Cycle w);  // token `written()` written at w
-    void pop(Cycle r);   // token `read()` read at r
+    void push(Cycle w) {  // token `written()` written at w
+        w_[written_ & mask_] = w;
+        ++written_;
+        if (written_ - stat_w_ > mask_ / 2) advance_statistics(std::min(w, read_ > 0 ? read_cycle(read_ - 1) : w));
+    }
+    void pop(Cycle r) {  // token `read()` read at r
+        r_[read_ & mask_] = r;
+        ++read_;
+        // Every event up to the older of the two latest timestamps is final: later writes and
+        // reads cannot happen before the latest one already recorded.
+        if ((read_ & 63) == 0) advance_statistics(std::min(r, write_cycle(written_ - 1)));
+    }
 
     // Occupancy statistics: cycles spent at each occupancy, up to `until`.
     void finish_statistics(Cycle until);
@@ -126,11 +137,15 @@ private:
 
 // One memory port as the producer sees it: the cycle (accelerator clock) at which an AXI burst
 // completes: last read beat at the port, or write response. Implemented in mem/memory_path.h.
+struct BurstCompletion {
+    Cycle first = 0;  // reads: first data beat at the port; writes: = last
+    Cycle last = 0;   // reads: last data beat at the port; writes: the write response
+};
 class BurstTiming {
 public:
     virtual ~BurstTiming() = default;
-    virtual Cycle read_burst(uint64_t address, int beats, Cycle issue) = 0;
-    virtual Cycle write_burst(uint64_t address, int beats, Cycle issue) = 0;
+    virtual BurstCompletion read_burst(uint64_t address, int beats, Cycle issue) = 0;
+    virtual BurstCompletion write_burst(uint64_t address, int beats, Cycle issue) = 0;
 };
 
 struct BlockCounters {
@@ -148,6 +163,12 @@ struct ProducerParams {
     int outstanding = 32;
     int64_t read_buffer_beats = 1024;  // M_AXI internal FIFO [C]
     int64_t boundary_bytes = 4096;     // AXI: no burst crosses a 4 KB boundary (per master)
+    // Sequential loops (AxiConfig::sequential_bursts): each loop of loop_beats beats issues its
+    // requests when it starts, and starts loop_restart_cycles after the previous loop ended
+    // (reads: its last beat routed; writes: its write responses back).
+    bool sequential_loops = false;
+    int loop_beats = 256;
+    int loop_restart_cycles = 2;
 };
 
 // Executes one block's program against the FIFOs: advances as far as the known timestamps
@@ -179,11 +200,11 @@ private:
     Status loop_iteration(int* blocked);
     Status mem_read_beat(int* blocked);
     Status mem_write_beat(int* blocked);
-    bool output_bound(const Phase& p, Cycle* bound, int* blocked) const;
-    void commit_writes(const Phase& p, Cycle t);
-    void advance_positions(const Phase& p);
+    bool output_bound(Cycle* bound, int* blocked) const;
+    void commit_writes(Cycle t);
+    void advance_positions();
     void record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii);
-    Cycle issue_read_burst(std::size_t b);
+    void issue_read_burst(std::size_t b);
 
     const BlockProgram& program_;
     std::vector<TimedFifo>& fifos_;
@@ -200,14 +221,29 @@ private:
     int prev_ii_ = 0;
     Cycle invocation_stall_ = 0;
     Cycle last_end_ = kNever;  // end of the previous invocation
-    PhaseKind prev_kind_ = PhaseKind::Loop;
-    std::vector<int64_t> read_pos_, write_pos_;  // per access: i mod period
+    // The current phase's accesses, with their position counters (i mod period, and the
+    // position within the stride), so that no division runs per iteration.
+    struct Port {
+        TimedFifo* fifo;
+        int64_t period, lo, hi, stride;
+        int count;
+        bool always;
+        int64_t pos = 0, stride_pos = 0;
+        bool fires() const { return always || (pos >= lo && pos < hi && stride_pos == 0); }
+        void step() {
+            if (always) return;
+            if (++pos == period) pos = 0;
+            if (pos == lo) stride_pos = 0;
+            else if (++stride_pos == stride) stride_pos = 0;
+        }
+    };
+    std::vector<Port> in_ports_, out_ports_;
     // memory phases (the weight producer)
     struct Burst {
         int64_t first_beat;
         int beats;
         uint64_t address;
-        Cycle issue = kNever, done = kNever;
+        Cycle issue = kNever, first = kNever, done = kNever;
     };
     std::vector<Burst> bursts_;
     std::size_t cur_burst_ = 0, next_issue_ = 0;

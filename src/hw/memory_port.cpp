@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "mem/membench.h"
 #include "mem/stream_model.h"
@@ -16,6 +17,8 @@ constexpr int kControllerWindow = 32;
 constexpr long kCalibrationAccesses = 1L << 20;
 // Non-HBM memories interleave consecutive 256-byte blocks over their channels [A], as membench.
 constexpr uint64_t kInterleaveBytes = 256;
+// Stream calibration of the latency after a gap: loops replayed at command level.
+constexpr int kCalibrationLoops = 257;
 }  // namespace
 
 MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& design, int beat_bytes)
@@ -29,6 +32,9 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
       noc_ns_per_byte_(platform.memory.noc_bandwidth_gbps > 0 ? 1.0 / platform.memory.noc_bandwidth_gbps : 0),
       axi_ns_per_byte_(cycle_ns_ / beat_bytes) {
     const mem::DramSpec spec = mem::dram_preset(preset_);
+    refresh_interval_ns_ = spec.t.refi * spec.t.tck_ns;
+    refresh_ns_ = spec.t.rfc * spec.t.tck_ns;
+    next_refresh_ns_ = refresh_interval_ns_;
     // HBM2: each AXI master reaches its own pseudo-channel; other memories share all channels.
     const int n = kind_ == "hbm2" ? masters_ : platform.memory.channels;
     for (int c = 0; c < n; ++c) channels_.emplace_back(spec);
@@ -37,10 +43,28 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
             const mem::StreamEstimate e =
                 mem::estimate_sequential_stream(spec, {}, 0, kCalibrationAccesses, w == 1, kControllerWindow);
             const double per_channel = e.end_cycle * spec.t.tck_ns / (double(kCalibrationAccesses) * spec.org.bytes_per_access());
-            ns_per_byte_[w] = per_channel / n;
-            mem::DramController fresh(spec);
-            idle_latency_ns_[w] = fresh.access(0, w == 1, 0) * spec.t.tck_ns;
+            // The converged rate includes refresh; the closed form below places refreshes
+            // explicitly, so it takes the rate between refreshes.
+            const double refresh_share = double(spec.t.rfc) / double(spec.t.refi);
+            ns_per_byte_[w] = per_channel / n * (1.0 - refresh_share);
         }
+        // Latency of a request after a gap in the stream, measured at command level on the
+        // producer's own pattern: loops of loop_bytes issued one after the other's end (the
+        // median, so that refreshes, placed explicitly, are not counted twice).
+        const int64_t loop_bytes = int64_t{design.axi.burst_beats} * beat_bytes;
+        for (int w = 0; w < 2; ++w) {
+            std::vector<double> latency;
+            double t = 0;
+            for (int k = 0; k < kCalibrationLoops; ++k) {
+                const auto [first, last] = command_level(static_cast<uint64_t>(k * loop_bytes), loop_bytes, t, w == 1);
+                latency.push_back(first - t);
+                t = std::max(last, t + loop_bytes * axi_ns_per_byte_);
+            }
+            std::nth_element(latency.begin(), latency.begin() + latency.size() / 2, latency.end());
+            idle_latency_ns_[w] = latency[latency.size() / 2];
+            channels_.assign(n, mem::DramController(spec));  // start the run on fresh channels
+        }
+        stats_ = {};
     }
 }
 
@@ -69,7 +93,7 @@ const MemoryPortStats& MemoryPort::stats() const {
     return stats_;
 }
 
-double MemoryPort::command_level(uint64_t address, int64_t bytes, double issue_ns, bool write) {
+std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t bytes, double issue_ns, bool write) {
     const mem::DramSpec& spec = channels_.front().spec();
     const int access = spec.org.bytes_per_access();
     const long arrival = static_cast<long>(std::ceil(issue_ns / spec.t.tck_ns));
@@ -89,32 +113,50 @@ double MemoryPort::command_level(uint64_t address, int64_t bytes, double issue_n
             per[c].push_back({local, write, arrival});
         }
     }
-    long done = arrival;
+    long done = arrival, first = -1;
     for (int c = 0; c < n; ++c) {
         if (per[c].empty()) continue;
         stats_.dram_accesses += static_cast<int64_t>(per[c].size());
         const std::vector<long> t = channels_[c].serve(per[c], kControllerWindow);
-        for (long x : t) done = std::max(done, x);
+        for (long x : t) {
+            done = std::max(done, x);
+            first = first < 0 ? x : std::min(first, x);
+        }
     }
-    return done * spec.t.tck_ns;
+    return {first * spec.t.tck_ns, done * spec.t.tck_ns};
 }
 
-Cycle MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool write) {
+BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool write) {
     const int64_t bytes = int64_t{beats} * beat_bytes_;
     const double issue_ns = static_cast<double>(issue) * cycle_ns_;
-    double dram_done_ns;
+    double first_ns, last_ns;
     if (fidelity_ == "stream") {
-        dram_done_ns = std::max(issue_ns + idle_latency_ns_[write], bus_free_ns_ + bytes * ns_per_byte_[write]);
-        bus_free_ns_ = dram_done_ns;
+        // All-bank refresh every tREFI, tRFC long, on every channel at once (as the command-level
+        // controllers do): a burst that would start during one waits for its end; one that
+        // overlaps the start of one is stretched by it.
+        double start_ns = std::max(issue_ns, bus_free_ns_);
+        while (start_ns >= next_refresh_ns_ + refresh_ns_) next_refresh_ns_ += refresh_interval_ns_;
+        if (start_ns >= next_refresh_ns_) {
+            start_ns = next_refresh_ns_ + refresh_ns_;
+            next_refresh_ns_ += refresh_interval_ns_;
+        }
+        first_ns = start_ns + idle_latency_ns_[write];
+        last_ns = std::max(first_ns, start_ns + bytes * ns_per_byte_[write]);
+        if (last_ns > next_refresh_ns_) {
+            first_ns = first_ns > next_refresh_ns_ ? first_ns + refresh_ns_ : first_ns;
+            last_ns += refresh_ns_;
+            next_refresh_ns_ += refresh_interval_ns_;
+        }
+        bus_free_ns_ = last_ns;
     } else {
-        dram_done_ns = command_level(address, bytes, issue_ns, write);
+        std::tie(first_ns, last_ns) = command_level(address, bytes, issue_ns, write);
     }
-    double done_ns = dram_done_ns;
     if (noc_ns_per_byte_ > 0) {
         noc_free_ns_ = std::max(noc_free_ns_, issue_ns) + bytes * noc_ns_per_byte_;
-        done_ns = std::max(done_ns, noc_free_ns_);
+        last_ns = std::max(last_ns, noc_free_ns_);
     }
-    done_ns += noc_latency_ns_;
+    first_ns += noc_latency_ns_;
+    last_ns += noc_latency_ns_;
     if (write) {
         stats_.write_bytes += bytes;
         ++stats_.write_bursts;
@@ -122,10 +164,13 @@ Cycle MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool write) {
         stats_.read_bytes += bytes;
         ++stats_.read_bursts;
     }
-    return std::max(issue + 1, static_cast<Cycle>(std::ceil(done_ns / cycle_ns_ - 1e-9)));
+    auto cycles = [&](double ns) { return std::max(issue + 1, static_cast<Cycle>(std::ceil(ns / cycle_ns_ - 1e-9))); };
+    BurstCompletion c{cycles(first_ns), cycles(last_ns)};
+    if (write) c.first = c.last;
+    return c;
 }
 
-Cycle MemoryPort::read_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, false); }
-Cycle MemoryPort::write_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, true); }
+BurstCompletion MemoryPort::read_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, false); }
+BurstCompletion MemoryPort::write_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, true); }
 
 }  // namespace lmsim::hw

@@ -28,8 +28,8 @@ public:
     MemoryPort(const PlatformConfig& platform, const DesignConfig& design, int beat_bytes);
     ~MemoryPort() override;
 
-    Cycle read_burst(uint64_t address, int beats, Cycle issue) override;
-    Cycle write_burst(uint64_t address, int beats, Cycle issue) override;
+    BurstCompletion read_burst(uint64_t address, int beats, Cycle issue) override;
+    BurstCompletion write_burst(uint64_t address, int beats, Cycle issue) override;
 
     const std::string& fidelity() const { return fidelity_; }
     const std::string& preset() const { return preset_; }
@@ -41,8 +41,9 @@ public:
     const MemoryPortStats& stats() const;
 
 private:
-    Cycle burst(uint64_t address, int beats, Cycle issue, bool write);
-    double command_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
+    BurstCompletion burst(uint64_t address, int beats, Cycle issue, bool write);
+    // DRAM completion of the first and of the last access of a burst, ns.
+    std::pair<double, double> command_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
     std::string fidelity_, preset_, kind_;
     double cycle_ns_;
     int beat_bytes_, masters_;
@@ -51,6 +52,7 @@ private:
     std::vector<mem::DramController> channels_;
     double idle_latency_ns_[2] = {0, 0}, ns_per_byte_[2] = {0, 0};
     double bus_free_ns_ = 0, noc_free_ns_ = 0;
+    double refresh_interval_ns_ = 0, refresh_ns_ = 0, next_refresh_ns_ = 0;
     mutable MemoryPortStats stats_;
 };
 

@@ -1,0 +1,306 @@
+#include "hw/cycle_stepper.h"
+
+#include <algorithm>
+
+namespace lmsim::hw {
+
+namespace {
+
+struct Fifo {
+    int64_t capacity;
+    std::vector<Cycle> w, r;  // every token's write and read cycle
+    int64_t written() const { return static_cast<int64_t>(w.size()); }
+    int64_t read() const { return static_cast<int64_t>(r.size()); }
+};
+
+struct Access {
+    const StreamAccess* a;
+    int64_t pos = 0;
+    bool fires() const {
+        return pos >= a->lo && pos < a->hi && (pos - a->lo) % a->stride == 0;
+    }
+};
+
+struct Burst {
+    int64_t first_beat;
+    int beats;
+    uint64_t address;
+    bool issued = false;
+    Cycle first = 0, done = 0;
+};
+
+class SteppedBlock {
+public:
+    SteppedBlock(const BlockProgram& p, std::vector<Fifo>& fifos, int layers, int tokens, int restart,
+                 const std::vector<Cycle>& triggers, BurstTiming* memory, const ProducerParams& producer)
+        : p_(p), fifos_(fifos), layers_(layers), total_(layers * tokens), restart_(restart), triggers_(triggers),
+          memory_(memory), producer_(producer) {}
+
+    bool done() const { return inv_ >= total_; }
+    const BlockCounters& counters() const { return counters_; }
+
+    // Starts at most one iteration at cycle c; true if it did.
+    bool step(Cycle c) {
+        if (done()) return false;
+        if (!in_inv_) {
+            Cycle start;
+            if (inv_ % layers_ == 0) {
+                const std::size_t k = static_cast<std::size_t>(inv_ / layers_);
+                if (triggers_.size() <= k) return false;
+                start = triggers_[k];
+            } else {
+                start = last_end_ + restart_;
+            }
+            if (start > c) return false;
+            in_inv_ = true;
+            inv_start_ = start;
+            phase_lower_ = start + p_.overhead_cycles;
+            phase_ = 0;
+            entered_ = false;
+            counters_.invocation_start.push_back(start);
+            ++counters_.invocations;
+            if (!settle()) return false;
+        }
+        const Phase& ph = p_.phases[phase_];
+        bool started = ph.kind == PhaseKind::Loop ? loop(c) : ph.kind == PhaseKind::MemRead ? mem_read(c) : mem_write(c);
+        if (started) settle();
+        return started;
+    }
+
+    // Issues at most one read request at cycle c (the producer's AR channel).
+    void issue(Cycle c) {
+        if (!in_inv_ || done() || p_.phases[phase_].kind != PhaseKind::MemRead || next_issue_ >= bursts_.size()) return;
+        Burst& b = bursts_[next_issue_];
+        if (c < phase_lower_ || (last_issue_ != kNever && c < last_issue_ + 1)) return;
+        const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
+        if (read_done_.size() >= k && read_done_[read_done_.size() - k] > c) return;
+        const int64_t need = routed_base_ + b.first_beat + b.beats - 1 - producer_.read_buffer_beats;
+        if (need >= 0 && (need >= static_cast<int64_t>(routed_.size()) || routed_[need] + 1 > c)) return;
+        if (producer_.sequential_loops && b.first_beat % producer_.loop_beats == 0) {
+            Cycle after = phase_lower_;
+            if (b.first_beat > 0) {
+                const int64_t prev = routed_base_ + b.first_beat - 1;
+                if (prev >= static_cast<int64_t>(routed_.size())) return;
+                after = routed_[prev];
+            }
+            if (after + producer_.loop_restart_cycles > c) return;
+        }
+        const BurstCompletion done = memory_->read_burst(b.address, b.beats, c);
+        b.issued = true;
+        b.first = done.first;
+        b.done = done.last;
+        read_done_.push_back(done.last);
+        last_issue_ = c;
+        ++next_issue_;
+    }
+
+private:
+    // Moves past finished phases and invocations; false if the invocation ended.
+    bool settle() {
+        while (true) {
+            if (phase_ >= p_.phases.size()) {
+                Cycle end = std::max({prev_start_ + prev_ii_ + p_.depth_cycles, mem_busy_, inv_start_});
+                counters_.invocation_end.push_back(end);
+                last_end_ = end;
+                ++inv_;
+                in_inv_ = false;
+                return false;
+            }
+            const Phase& ph = p_.phases[phase_];
+            if (!entered_) {
+                if (!phase_applies(ph, inv_ % layers_, layers_) || ph.trips == 0) {
+                    ++phase_;
+                    continue;
+                }
+                entered_ = true;
+                iter_ = 0;
+                next_lower_ = phase_lower_;
+                ins_.clear();
+                outs_.clear();
+                for (const StreamAccess& a : ph.reads) ins_.push_back({&a});
+                for (const StreamAccess& a : ph.writes) outs_.push_back({&a});
+                if (ph.kind != PhaseKind::Loop) make_bursts(ph);
+                if (ph.kind == PhaseKind::MemRead) routed_base_ = static_cast<int64_t>(routed_.size());
+            }
+            if (iter_ < ph.trips) return true;
+            phase_lower_ = ph.kind == PhaseKind::MemWrite ? std::max(prev_start_ + 1, mem_busy_) : prev_start_ + ph.ii;
+            ++phase_;
+            entered_ = false;
+        }
+    }
+
+    void make_bursts(const Phase& ph) {
+        bursts_.clear();
+        next_issue_ = 0;
+        const uint64_t base = ph.address + static_cast<uint64_t>(inv_ % layers_) * ph.address_per_layer;
+        const int64_t bb = producer_.beat_bytes;
+        const uint64_t edge = static_cast<uint64_t>(producer_.boundary_bytes);
+        for (int64_t beat = 0; beat < ph.trips;) {
+            const uint64_t addr = base + static_cast<uint64_t>(beat * bb);
+            int64_t n = std::min({ph.trips - beat, int64_t{producer_.burst_beats},
+                                  static_cast<int64_t>((edge - addr % edge) / static_cast<uint64_t>(bb))});
+            n = std::max<int64_t>(1, n);
+            if (producer_.sequential_loops) n = std::min(n, producer_.loop_beats - beat % producer_.loop_beats);
+            bursts_.push_back({beat, static_cast<int>(n), addr});
+            beat += n;
+        }
+    }
+
+    bool outputs_free(Cycle c) const {
+        for (const Access& o : outs_) {
+            if (!o.fires()) continue;
+            const Fifo& f = fifos_[o.a->fifo];
+            for (int k = 0; k < o.a->count; ++k) {
+                const int64_t kr = f.written() + k - f.capacity;
+                if (kr >= 0 && (kr >= f.read() || f.r[kr] + 1 > c)) return false;
+            }
+        }
+        return true;
+    }
+    void write_outputs(Cycle c) {
+        for (const Access& o : outs_)
+            if (o.fires())
+                for (int k = 0; k < o.a->count; ++k) fifos_[o.a->fifo].w.push_back(c + p_.depth_cycles);
+    }
+    void started(Cycle c, int ii) {
+        for (Access& a : ins_) a.pos = (a.pos + 1) % a.a->period;
+        for (Access& a : outs_) a.pos = (a.pos + 1) % a.a->period;
+        prev_start_ = c;
+        prev_ii_ = ii;
+        next_lower_ = c + ii;
+        ++iter_;
+        ++counters_.iterations;
+    }
+
+    bool loop(Cycle c) {
+        if (c < next_lower_) return false;
+        for (const Access& i : ins_) {
+            if (!i.fires()) continue;
+            const Fifo& f = fifos_[i.a->fifo];
+            for (int k = 0; k < i.a->count; ++k) {
+                const int64_t t = f.read() + k;
+                if (t >= f.written() || f.w[t] + kFifoLatencyCycles > c) return false;
+            }
+        }
+        if (!outputs_free(c)) return false;
+        for (const Access& i : ins_)
+            if (i.fires())
+                for (int k = 0; k < i.a->count; ++k) fifos_[i.a->fifo].r.push_back(c);
+        write_outputs(c);
+        started(c, p_.phases[phase_].ii);
+        return true;
+    }
+
+    bool mem_read(Cycle c) {
+        if (c < next_lower_) return false;
+        while (bursts_[cur_].first_beat + bursts_[cur_].beats <= iter_) ++cur_;
+        const Burst& b = bursts_[cur_];
+        if (!b.issued) return false;
+        const Cycle arrival = std::max({last_arrival_ == kNever ? kNever : last_arrival_ + 1, b.first + (iter_ - b.first_beat),
+                                        b.done - (b.first_beat + b.beats - 1 - iter_)});
+        if (arrival + kFifoLatencyCycles > c || !outputs_free(c)) return false;
+        write_outputs(c);
+        last_arrival_ = arrival;
+        routed_.push_back(c);
+        counters_.bytes_read += producer_.beat_bytes;
+        started(c, 1);
+        if (iter_ == p_.phases[phase_].trips) cur_ = 0;
+        return true;
+    }
+
+    bool mem_write(Cycle c) {
+        if (c < next_lower_) return false;
+        while (bursts_[cur_].first_beat + bursts_[cur_].beats <= iter_) ++cur_;
+        Burst& b = bursts_[cur_];
+        Fifo& src = fifos_[p_.phases[phase_].reads.at(0).fifo];
+        if (src.read() >= src.written() || src.w[src.read()] + kFifoLatencyCycles > c) return false;
+        const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
+        if (iter_ == b.first_beat && write_done_.size() >= k && write_done_[write_done_.size() - k] > c) return false;
+        if (producer_.sequential_loops && iter_ % producer_.loop_beats == 0 && iter_ > 0 &&
+            mem_busy_ + producer_.loop_restart_cycles > c)
+            return false;
+        src.r.push_back(c);
+        if (iter_ == b.first_beat + b.beats - 1) {
+            b.done = memory_->write_burst(b.address, b.beats, c + 1).last;
+            write_done_.push_back(b.done);
+            mem_busy_ = std::max(mem_busy_, b.done);
+        }
+        counters_.bytes_written += producer_.beat_bytes;
+        started(c, 1);
+        if (iter_ == p_.phases[phase_].trips) cur_ = 0;
+        return true;
+    }
+
+    const BlockProgram& p_;
+    std::vector<Fifo>& fifos_;
+    int layers_, total_, restart_;
+    const std::vector<Cycle>& triggers_;
+    BurstTiming* memory_;
+    ProducerParams producer_;
+    BlockCounters counters_;
+    int inv_ = 0;
+    bool in_inv_ = false, entered_ = false;
+    std::size_t phase_ = 0, cur_ = 0, next_issue_ = 0;
+    int64_t iter_ = 0;
+    Cycle inv_start_ = 0, phase_lower_ = 0, next_lower_ = 0, prev_start_ = kNever, last_end_ = 0, mem_busy_ = 0;
+    int prev_ii_ = 0;
+    std::vector<Access> ins_, outs_;
+    std::vector<Burst> bursts_;
+    Cycle last_issue_ = kNever, last_arrival_ = kNever;
+    std::vector<Cycle> routed_, read_done_, write_done_;
+    int64_t routed_base_ = 0;
+};
+
+}  // namespace
+
+SteppedResult step_cycles(const DataflowGraph& graph, int tokens, int restart_cycles, BurstTiming* memory,
+                          ProducerParams producer, Cycle deadlock_window_cycles) {
+    std::vector<Fifo> fifos;
+    for (const FifoSpec& f : graph.fifos)
+        fifos.push_back({f.depth + graph.block(f.producer).depth_cycles + f.port_slack, {}, {}});
+    std::vector<Cycle> triggers = {0};
+    std::vector<SteppedBlock> blocks;
+    for (const BlockProgram& b : graph.blocks)
+        blocks.emplace_back(b, fifos, graph.layers, tokens, restart_cycles, triggers,
+                            b.is_memory_master ? memory : nullptr, producer);
+    SteppedResult r;
+    Cycle last_progress = 0;
+    for (Cycle c = 0;; ++c) {
+        bool all_done = true;
+        for (SteppedBlock& b : blocks) {
+            if (b.done()) continue;
+            all_done = false;
+            if (b.step(c)) last_progress = c;
+            b.issue(c);
+        }
+        // The host starts the next token when every block has finished this one.
+        const std::size_t k = r.token_end_cycles.size();
+        if (k < static_cast<std::size_t>(tokens)) {
+            const std::size_t need = (k + 1) * static_cast<std::size_t>(graph.layers);
+            bool finished = true;
+            Cycle end = 0;
+            for (const SteppedBlock& b : blocks) {
+                if (b.counters().invocation_end.size() < need) {
+                    finished = false;
+                    break;
+                }
+                end = std::max(end, b.counters().invocation_end[need - 1]);
+            }
+            if (finished) {
+                r.token_end_cycles.push_back(end);
+                triggers.push_back(end);
+            }
+        }
+        if (all_done) break;
+        if (c - last_progress > deadlock_window_cycles) {
+            r.deadlock = true;
+            break;
+        }
+    }
+    r.total_cycles = r.token_end_cycles.empty() ? 0 : r.token_end_cycles.back();
+    for (const SteppedBlock& b : blocks) r.blocks.push_back(b.counters());
+    for (const Fifo& f : fifos) r.fifo_tokens.push_back(f.written());
+    return r;
+}
+
+}  // namespace lmsim::hw

@@ -1,0 +1,135 @@
+// The cycle-level model of the datapath: each block alone reproduces its HLS latency; the
+// event-driven SystemC model gives exactly the cycles of a cycle-by-cycle simulation of the same
+// rules; the paper's techniques move the numbers in the paper's direction. Each SystemC
+// elaboration is in its own test case (one per process under CTest).
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "config/hardware_config.h"
+#include "hw/accelerator.h"
+#include "hw/cycle_stepper.h"
+#include "hw/lightmamba_graph.h"
+#include "hw/memory_port.h"
+#include "model/model_card.h"
+
+using namespace lmsim;
+using namespace lmsim::hw;
+
+namespace {
+HardwareConfig vck190(const std::vector<std::string>& sets = {}) {
+    return load_hardware_config(find_config("vck190"), sets);
+}
+
+// Runs the SystemC model and the cycle stepper on the same graph and compares every
+// invocation's start and end, every token's end and every FIFO's token count.
+void check_event_driven_equals_stepped(const std::string& model, const std::vector<std::string>& sets, int tokens) {
+    const HardwareConfig hw = vck190(sets);
+    const ModelCard card = find_model_card(model);
+    const DataflowGraph graph = build_lightmamba_graph(card, hw.design);
+    SimulationOptions options;
+    options.tokens = tokens;
+    options.batch_iterations = 37;  // small batches: many wake-ups and hand-overs
+    Accelerator top("top", graph, hw.platform, hw.design, options);
+    const SimulationResult sim = top.run();
+
+    MemoryPort memory(hw.platform, hw.design, hw.design.axi.masters * hw.design.axi.width_bits / 8);
+    const SteppedResult ref = step_cycles(graph, tokens, kManagerRestartCycles, &memory, producer_params(hw.design));
+    REQUIRE_FALSE(ref.deadlock);
+    REQUIRE(sim.token_end_cycles == ref.token_end_cycles);
+    REQUIRE(sim.total_cycles == ref.total_cycles);
+    REQUIRE(sim.blocks.size() == ref.blocks.size());
+    for (std::size_t b = 0; b < sim.blocks.size(); ++b) {
+        INFO(sim.blocks[b].name);
+        CHECK(sim.blocks[b].counters.invocation_start == ref.blocks[b].invocation_start);
+        CHECK(sim.blocks[b].counters.invocation_end == ref.blocks[b].invocation_end);
+        CHECK(sim.blocks[b].counters.iterations == ref.blocks[b].iterations);
+        CHECK(sim.blocks[b].counters.bytes_read == ref.blocks[b].bytes_read);
+        CHECK(sim.blocks[b].counters.bytes_written == ref.blocks[b].bytes_written);
+    }
+    for (std::size_t f = 0; f < sim.fifos.size(); ++f) CHECK(sim.fifos[f].tokens == ref.fifo_tokens[f]);
+    // Busy + stalls + idle account for every cycle of every unit.
+    for (const BlockReport& b : sim.blocks) {
+        INFO(b.name);
+        CHECK(b.idle_cycles >= 0);
+        CHECK(b.counters.busy_cycles + b.counters.stall_in_cycles + b.counters.stall_out_cycles + b.idle_cycles ==
+              sim.total_cycles);
+    }
+}
+
+double run_cycles_per_layer(const std::string& model, const std::vector<std::string>& sets, double* mmu_util = nullptr) {
+    const HardwareConfig hw = vck190(sets);
+    const ModelCard card = find_model_card(model);
+    Accelerator top("top", build_lightmamba_graph(card, hw.design), hw.platform, hw.design, SimulationOptions{});
+    const SimulationResult sim = top.run();
+    if (mmu_util)
+        for (const BlockReport& b : sim.blocks)
+            if (b.name == "GEMM") *mmu_util = double(b.counters.iterations) / double(sim.total_cycles);
+    return double(sim.total_cycles) / card.n_layer;
+}
+}  // namespace
+
+TEST_CASE("every block alone reproduces its HLS latency within 2 %", "[hw][timing]") {
+    // Each block of the released design runs one middle-layer invocation with every input
+    // available from cycle 0 and room for every output: the simulated latency must match the
+    // published HLS figure (lightmamba.md 3.2).
+    const ModelCard card = released_model_shape();
+    const DataflowGraph g = build_lightmamba_graph(card, DesignConfig{});
+    int checked = 0;
+    for (const BlockProgram& b : g.blocks) {
+        if (b.hls_latency_cycles == 0) continue;
+        // Inputs hold every token of three invocations; outputs have room for all of theirs.
+        std::vector<int64_t> tokens(g.fifos.size(), 0);
+        for (const Phase& p : b.phases) {
+            for (const StreamAccess& a : p.reads) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
+            for (const StreamAccess& a : p.writes) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
+        }
+        std::vector<TimedFifo> fifos;
+        for (std::size_t f = 0; f < g.fifos.size(); ++f)
+            fifos.emplace_back(g.fifos[f].name, static_cast<int>(std::max<int64_t>(1, tokens[f])), 0);
+        for (const Phase& p : b.phases)
+            for (const StreamAccess& a : p.reads)
+                for (int64_t k = 0; k < 3 * a.tokens_for(p.trips); ++k) fifos[a.fifo].push(-kFifoLatencyCycles);
+        BlockRunner r(b, fifos, 3, 1, kManagerRestartCycles, nullptr);
+        int blocked = -1;
+        REQUIRE(r.advance(int64_t{1} << 40, &blocked) == BlockRunner::Status::Done);
+        const Cycle latency = r.counters().invocation_end[1] - r.counters().invocation_start[1];
+        INFO(b.name << ": simulated " << latency << " cycles, HLS " << b.hls_latency_cycles);
+        CHECK(std::abs(double(latency) - double(b.hls_latency_cycles)) <= 0.02 * double(b.hls_latency_cycles));
+        ++checked;
+    }
+    CHECK(checked == 20);
+}
+
+TEST_CASE("block loop structures leave a small non-negative remainder of the HLS latency", "[hw][timing]") {
+    // The derived overheads are prologue/epilogue cycles: a large one would mean a loop nest that
+    // does not match the code.
+    for (const auto& [name, t] : derived_timing()) {
+        INFO(name);
+        CHECK(t.overhead_cycles >= 0);
+        CHECK(t.overhead_cycles <= 110);  // DTA: 136 - 10 x 3 - depth (the largest, see docs/validation.md)
+    }
+    // The GEMM is exactly its tiles plus its depth: 1,322 x 320 + 320 x 640 + 8.
+    const LayerShape s = layer_shape(released_model_shape(), DesignConfig{});
+    CHECK(s.in_proj_iterations + s.out_proj_iterations == 627'840);
+    CHECK(s.weight_beats + s.scale_beats == 635'199);  // TOTAL_CYCS of M_AXI_STATIC.cpp
+    CHECK(3 * s.conv_beats + 2 * s.state_beats + s.weight_beats + s.scale_beats == 680'861);  // lightmamba.md 3.2
+    CHECK(s.in_proj_tiles == 1'322);
+    CHECK(s.ssm_iterations == 81'920);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: mamba2-tiny over 2 tokens", "[hw][timing][equivalence]") {
+    check_event_driven_equals_stepped("mamba2-tiny", {}, 2);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: no reordering and pipelined bursts",
+          "[hw][timing][equivalence]") {
+    check_event_driven_equals_stepped(
+        "mamba2-tiny", {"design.reorder=false", "design.axi.sequential_bursts=false", "design.fifo_depths.stream=64"}, 1);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: stream memory with on-chip state and HTU",
+          "[hw][timing][equivalence]") {
+    check_event_driven_equals_stepped(
+        "mamba2-tiny", {"platform.memory.fidelity=stream", "design.state_residency=on_chip", "design.htu.enabled=true"}, 2);
+}
