@@ -225,6 +225,14 @@ ResourceReport estimate_resources(const HardwareConfig& config, const ModelCard&
         for (int i = 0; i < 40; ++i) r += fifo_cost({"internal", d.fifo.internal, 72}, d, &bytes);
         add("STREAM_FIFOS", r, bytes, "[C] ACCELERATOR 512-deep queues, MAMBA queue(8) x ~40 [A count]");
     }
+    if (!d.reorder) {
+        // Natural in_proj order (z, x, B, C, dt): the whole z and x (u) vectors wait for dt, the
+        // last output; the cycle model sizes these three FIFOs (z, u to DBU, u to UD) to d_inner.
+        ResourceVector r;
+        double bytes = 0;
+        for (int i = 0; i < 3; ++i) r += fifo_cost({"wait for dt", Di / 8, 72}, d, &bytes);
+        add("REORDER_BUFFERS", r, bytes, "geometry: 3 x d_inner/8 tiles of 8 x 8 bits + scale");
+    }
     add("CONTROLLER", ResourceVector{1000, 1500, 0, 0, 0}, 0, "[A] AXI-Lite registers and manager FSMs");
     add("UNATTRIBUTED", kUnattributed, 0, "calibrated on the released VCK190 totals (fixed)");
 

@@ -1,0 +1,165 @@
+// `lmsim run` as a user meets it: the report's fields and their consistency, the deadlock
+// report, the released design against the board, the paper's ablation direction.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "config/hardware_config.h"
+#include "hw/lightmamba_graph.h"
+#include "model/model_card.h"
+
+namespace {
+struct Result {
+    int code;
+    std::string output;
+};
+Result run(const std::string& args) {
+    std::string cmd = std::string(LMSIM_BINARY) + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    int status = pclose(p);
+    return {WEXITSTATUS(status), out};
+}
+nlohmann::json read_json(const std::string& path) {
+    std::ifstream f(path);
+    return nlohmann::json::parse(f);
+}
+std::string fresh_dir(const std::string& name) {
+    std::string d = (std::filesystem::temp_directory_path() / name).string();
+    std::filesystem::remove_all(d);
+    return d;
+}
+// mamba2-2.7b's shapes with fewer layers (every layer is the same; the tests need a few).
+std::string short_27b(int layers) {
+    lmsim::ModelCard m = lmsim::find_model_card("mamba2-2.7b");
+    nlohmann::json j = m.to_json();
+    j["n_layer"] = layers;
+    j["name"] = "mamba2-2.7b-" + std::to_string(layers) + "layers";
+    std::string path = (std::filesystem::temp_directory_path() / ("lmsim-27b-" + std::to_string(layers) + ".json")).string();
+    std::ofstream(path) << j.dump();
+    return path;
+}
+}  // namespace
+
+TEST_CASE("lmsim run writes report.json with the documented fields", "[cli][run]") {
+    const std::string out = fresh_dir("lmsim-run-fields");
+    Result r = run("run vck190 --model mamba2-tiny --prompt-len 1 --tokens 2 --out " + out);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    nlohmann::json j = read_json(out + "/report.json");
+    CHECK(j["workload"]["simulated_tokens"] == 3);
+    const double cpt = j["decode"]["cycles_per_token"];
+    CHECK(cpt > 0);
+    CHECK(j["decode"]["tokens_per_s"].get<double>() == Approx(400e6 / cpt));
+    CHECK(j["decode"]["latency_ms_per_token"].get<double>() == Approx(cpt / 400e3));
+    const lmsim::ModelCard card = lmsim::find_model_card("mamba2-tiny");
+    REQUIRE(j["per_layer_cycles"].size() == static_cast<std::size_t>(card.n_layer));
+    const long total = j["simulator"]["simulated_cycles"];
+    for (auto& [name, u] : j["units"].items()) {
+        INFO(name);
+        CHECK(u["busy_cycles"].get<long>() + u["stall_in_cycles"].get<long>() + u["stall_out_cycles"].get<long>() +
+                  u["idle_cycles"].get<long>() ==
+              total);
+    }
+    CHECK(j["units"].contains("HT_STATE"));
+    CHECK(j["units"].contains("WEIGHT_PRODUCER"));
+    // Every byte the layer's phases name (lightmamba.md 3.2), for every layer of every token.
+    const lmsim::HardwareConfig hw = lmsim::load_hardware_config(lmsim::find_config("vck190"));
+    const lmsim::hw::LayerShape s = lmsim::hw::layer_shape(card, hw.design);
+    const long per_layer_read = 2 * s.conv_beats + s.state_beats + s.weight_beats + s.scale_beats;
+    const long per_layer_write = s.conv_beats + s.state_beats;
+    CHECK(j["memory"]["bytes_read"].get<long>() == 3 * 32 * (card.n_layer * per_layer_read + s.x_beats));
+    CHECK(j["memory"]["bytes_written"].get<long>() == 3 * 32 * (card.n_layer * per_layer_write + s.x_beats));
+    CHECK(j["memory"]["achieved_gbps"].get<double>() > 0);
+    CHECK(j["resources"]["lut"]["available"].get<double>() > 0);
+    CHECK(j["resources"]["uram"].contains("used"));
+    CHECK(j["simulator"]["mode"] == "timing");
+    CHECK(j["simulator"]["wall_s"].get<double>() > 0);
+    CHECK(j["fifos"]["h_prev_to_dah"]["depth"] == 64);
+    CHECK(j["fifos"]["h_prev_to_dah"]["occupancy_cycles"].size() > 64);
+    CHECK(std::filesystem::exists(out + "/units.csv"));
+    nlohmann::json trace = read_json(out + "/timeline.json");
+    CHECK(trace["traceEvents"].size() > 27 * 3 * 4);
+}
+
+TEST_CASE("lmsim run names the blocked blocks and FIFOs of a deadlock and writes nothing", "[cli][run]") {
+    // HT_STATE emits a tile's 128 h(t-1) vectors before it takes h(t) back; with a 4-deep FIFO
+    // to DAH the loop through DAH and HT_ADD_QUANT cannot hold them.
+    const std::string out = fresh_dir("lmsim-run-deadlock");
+    Result r = run("run vck190 --model " + short_27b(2) + " --set design.fifo_depths.ht_state_to_dah=4 --out " + out);
+    INFO(r.output);
+    CHECK(r.code == 5);
+    CHECK(r.output.find("deadlock") != std::string::npos);
+    CHECK(r.output.find("HT_STATE") != std::string::npos);
+    CHECK(r.output.find("h_prev_to_dah") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out + "/report.json"));
+}
+
+TEST_CASE("lmsim run refuses what it cannot do with a clear message", "[cli][run]") {
+    Result f = run("run vck190 --model mamba2-tiny --functional --out " + fresh_dir("lmsim-run-f"));
+    CHECK(f.code == 2);
+    CHECK(f.output.find("functional mode") != std::string::npos);
+    Result t = run("run vck190 --model mamba2-tiny --tokens 0");
+    CHECK(t.code == 2);
+    Result m = run("run vck190 --model mamba2-nonexistent");
+    CHECK(m.code == 2);
+    Result l = run("run vck190 --model mamba2-tiny --set design.ssmu.lanes=16");
+    CHECK(l.code == 2);
+    CHECK(l.output.find("ssmu.lanes") != std::string::npos);
+}
+
+TEST_CASE("released VCK190 design on mamba2-2.7b: within the floors and at the board's rate at 425 MHz", "[cli][run][validation]") {
+    const std::string out = fresh_dir("lmsim-run-validation");
+    Result r = run("run --quiet --out " + out);  // the default: vck190, mamba2-2.7b, one token
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    nlohmann::json j = read_json(out + "/report.json");
+    const double per_layer = j["decode"]["cycles_per_layer"];
+    CHECK(per_layer >= 680'861);  // memory floor: beats per layer at one beat per cycle
+    CHECK(per_layer >= 627'848);  // compute floor: the GEMM's HLS latency
+    CHECK(per_layer <= 1'000'000);
+    // The NoC latency was calibrated once on the board's 7.0644 tok/s at 425 MHz (docs/validation.md);
+    // this locks that calibration, it does not validate it.
+    Result b = run("run --quiet --set design.clock_mhz=425 --out " + out);
+    REQUIRE(b.code == 0);
+    nlohmann::json k = read_json(out + "/report.json");
+    CHECK(k["decode"]["tokens_per_s"].get<double>() == Approx(7.0644).epsilon(0.01));
+}
+
+TEST_CASE("reordering cuts a layer by about a third and raises MMU utilisation as in the paper", "[cli][run][ablation]") {
+    const std::string model = short_27b(3);
+    const std::string out = fresh_dir("lmsim-run-ablation");
+    // Pipelined bursts: the design the paper's ablation describes is not throttled by the
+    // released producer's per-loop latency.
+    const std::string common = "run --quiet --model " + model + " --set design.axi.sequential_bursts=false --out " + out;
+    Result on = run(common);
+    REQUIRE(on.code == 0);
+    nlohmann::json a = read_json(out + "/report.json");
+    Result off = run(common + " --set design.reorder=false");
+    INFO(off.output);
+    REQUIRE(off.code == 0);
+    nlohmann::json b = read_json(out + "/report.json");
+    const double t_on = a["decode"]["cycles_per_token"], t_off = b["decode"]["cycles_per_token"];
+    CHECK(1.0 - t_on / t_off == Approx(0.32).margin(0.05));
+    CHECK(a["mmu_utilization"].get<double>() > 0.85);
+    CHECK(b["mmu_utilization"].get<double>() < 0.70);
+}
+
+TEST_CASE("stream and command memory fidelity agree on the released design", "[cli][run][memory]") {
+    const std::string model = short_27b(3);
+    const std::string out = fresh_dir("lmsim-run-fidelity");
+    Result c = run("run --quiet --model " + model + " --set platform.memory.fidelity=command --out " + out);
+    REQUIRE(c.code == 0);
+    const double cmd = read_json(out + "/report.json")["decode"]["cycles_per_token"];
+    Result s = run("run --quiet --model " + model + " --set platform.memory.fidelity=stream --out " + out);
+    REQUIRE(s.code == 0);
+    const double str = read_json(out + "/report.json")["decode"]["cycles_per_token"];
+    // Pure streams agree within 0.01 %; the released producer pays one request latency per
+    // 256-beat loop, where the closed form misses some row and refresh effects (docs/memory.md).
+    CHECK(str == Approx(cmd).epsilon(0.02));
+}
