@@ -6,7 +6,10 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "config/hardware_config.h"
 #include "golden/float_model.h"
+#include "hw/accelerator.h"
+#include "hw/lightmamba_graph.h"
 #include "golden/int_model.h"
 #include "model/ptq.h"
 
@@ -64,6 +67,38 @@ void run_bench_golden(const BenchGoldenArgs& a) {
     fmt::print("  peak resident memory: {:.2f} GB\n", peak_rss_bytes() / 1e9);
 }
 
+struct BenchRunArgs {
+    std::string config = "vck190";
+    std::vector<std::string> sets;
+    std::string model = "mamba2-2.7b";
+    int tokens = 1;
+};
+
+// Speed of the cycle-level model (issue 5 targets: >= 10 M simulated cycles per wall second on one
+// core in timing mode, a mamba2-2.7b token on the VCK190 in <= 6 s, peak memory <= 2 GB).
+void run_bench_run(const BenchRunArgs& a) {
+    const HardwareConfig hw = load_hardware_config(find_config(a.config), a.sets);
+    const ModelCard card = find_model_card(a.model);
+    hw::SimulationOptions options;
+    options.tokens = a.tokens;
+    const auto t0 = std::chrono::steady_clock::now();
+    hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
+    const auto t1 = std::chrono::steady_clock::now();
+    const hw::SimulationResult sim = top.run();
+    const auto t2 = std::chrono::steady_clock::now();
+    const double build_s = std::chrono::duration<double>(t1 - t0).count();
+    const double sim_s = std::chrono::duration<double>(t2 - t1).count();
+    fmt::print("bench run: {} on {}, {} x {} token(s), timing mode, {} memory model ({})\n", hw.design.name,
+               hw.platform.name, card.name, a.tokens, sim.memory_fidelity, sim.memory_preset);
+    fmt::print("  simulated cycles:        {:.1f} M ({:.0f} per layer)\n", sim.total_cycles / 1e6,
+               double(sim.total_cycles) / (card.n_layer * a.tokens));
+    fmt::print("  elaboration + calibration: {:.2f} s\n", build_s);
+    fmt::print("  simulation:              {:.2f} s wall, {:.1f} M simulated cycles per second (one core)\n", sim_s,
+               sim.total_cycles / 1e6 / sim_s);
+    fmt::print("  per token:               {:.2f} s wall\n", (build_s + sim_s) / a.tokens);
+    fmt::print("  peak resident memory:    {:.3f} GB\n", peak_rss_bytes() / 1e9);
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -76,6 +111,13 @@ void add_bench_command(CLI::App& app) {
     golden->add_option("--rotation", args->rotation, "none | offline | offline+online")->capture_default_str();
     golden->add_option("--tokens", args->tokens, "tokens to time")->capture_default_str();
     golden->callback([args] { run_bench_golden(*args); });
+    auto rargs = std::make_shared<BenchRunArgs>();
+    CLI::App* runb = bench->add_subcommand("run", "speed and memory of the cycle-level model (timing mode)");
+    runb->add_option("config", rargs->config, "design config")->capture_default_str();
+    runb->add_option("--set", rargs->sets, "override a config value: path=value");
+    runb->add_option("--model", rargs->model, "model card")->capture_default_str();
+    runb->add_option("--tokens", rargs->tokens, "tokens to simulate")->capture_default_str();
+    runb->callback([rargs] { run_bench_run(*rargs); });
 }
 
 }  // namespace lmsim::cli

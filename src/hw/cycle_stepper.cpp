@@ -213,13 +213,15 @@ private:
         while (bursts_[cur_].first_beat + bursts_[cur_].beats <= iter_) ++cur_;
         Burst& b = bursts_[cur_];
         Fifo& src = fifos_[p_.phases[phase_].reads.at(0).fifo];
-        if (src.read() >= src.written() || src.w[src.read()] + kFifoLatencyCycles > c) return false;
+        const int count = p_.phases[phase_].reads[0].count;
+        for (int k = 0; k < count; ++k)
+            if (src.read() + k >= src.written() || src.w[src.read() + k] + kFifoLatencyCycles > c) return false;
         const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
         if (iter_ == b.first_beat && write_done_.size() >= k && write_done_[write_done_.size() - k] > c) return false;
         if (producer_.sequential_loops && iter_ % producer_.loop_beats == 0 && iter_ > 0 &&
             mem_busy_ + producer_.loop_restart_cycles > c)
             return false;
-        src.r.push_back(c);
+        for (int k = 0; k < count; ++k) src.r.push_back(c);
         if (iter_ == b.first_beat + b.beats - 1) {
             b.done = memory_->write_burst(b.address, b.beats, c + 1).last;
             write_done_.push_back(b.done);

@@ -357,18 +357,19 @@ BlockRunner::Status BlockRunner::mem_write_beat(int* blocked) {
     while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
     Burst& b = bursts_[cur_burst_];
     TimedFifo& src = fifos_[p.reads.at(0).fifo];
-    if (src.read() >= src.written()) {
+    const int count = p.reads[0].count;  // 32-byte tokens per beat
+    if (src.read() + count > src.written()) {
         *blocked = p.reads[0].fifo;
         return Status::BlockedOnInput;
     }
-    const Cycle in_bound = src.write_cycle(src.read()) + kFifoLatencyCycles;
+    const Cycle in_bound = src.write_cycle(src.read() + count - 1) + kFifoLatencyCycles;
     Cycle out_bound = kNever;
     const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
     if (iter_ == b.first_beat && write_done_.size() >= k) out_bound = write_done_[write_done_.size() - k];
     if (producer_.sequential_loops && iter_ % producer_.loop_beats == 0 && iter_ > 0)
         out_bound = std::max(out_bound, memory_busy_until_ + producer_.loop_restart_cycles);  // responses of the last loop
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
-    src.pop(t);
+    for (int c = 0; c < count; ++c) src.pop(t);
     if (iter_ == b.first_beat + b.beats - 1) {
         // The burst goes out once its last beat is in the write buffer [A].
         b.issue = t + 1;

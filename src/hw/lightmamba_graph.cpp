@@ -274,20 +274,34 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
         };
         const uint64_t conv_layer = static_cast<uint64_t>(2 * s.conv_beats * kBeatBytes);
         const uint64_t state_layer = static_cast<uint64_t>(s.state_beats * kBeatBytes);
-        const uint64_t weight_layer = static_cast<uint64_t>((s.weight_beats + s.scale_beats) * kBeatBytes);
-        b.phases.push_back(mem("read_x", PhaseKind::MemRead, s.x_beats, kXBase, 0, {}, {every(f_x)}, Applies::FirstLayer));
-        b.phases.push_back(mem("read_conv_state", PhaseKind::MemRead, s.conv_beats, kConvBase, conv_layer, {}, {every(f_conv_in)}));
-        b.phases.push_back(mem("read_conv_weights", PhaseKind::MemRead, s.conv_beats, kConvBase + s.conv_beats * kBeatBytes,
-                               conv_layer, {}, {every(f_conv_in)}));
-        if (!on_chip_state)
-            b.phases.push_back(mem("read_ssm_state", PhaseKind::MemRead, s.state_beats, kStateBase, state_layer, {}, {every(f_h_in)}));
+        const uint64_t weight_layer =
+            static_cast<uint64_t>((s.weight_beats + s.scale_beats) * design.axi.masters * design.axi.width_bits / 8);
+        // Producer beats carry all masters' data (beat_tokens 32-byte tokens each); the
+        // non-weight streams are 32-byte tokens, so a beat moves beat_tokens of them (the last
+        // beat of a phase the rest).
+        const int64_t beat_tokens = std::max(1, design.axi.masters * design.axi.width_bits / 8 / kBeatBytes);
+        auto stream = [&](const std::string& name, PhaseKind kind, int64_t tokens, uint64_t base, uint64_t per_layer, int f,
+                          Applies when = Applies::Always) {
+            const int64_t full = tokens / beat_tokens, rest = tokens % beat_tokens;
+            auto acc = [&](int64_t count) { return std::vector<StreamAccess>{every(f, static_cast<int>(count))}; };
+            const bool rd = kind == PhaseKind::MemRead;
+            if (full > 0)
+                b.phases.push_back(mem(name, kind, full, base, per_layer, rd ? std::vector<StreamAccess>{} : acc(beat_tokens),
+                                       rd ? acc(beat_tokens) : std::vector<StreamAccess>{}, when));
+            if (rest > 0)
+                b.phases.push_back(mem(name + "_tail", kind, 1, base + static_cast<uint64_t>(full * beat_tokens * kBeatBytes), per_layer,
+                                       rd ? std::vector<StreamAccess>{} : acc(rest), rd ? acc(rest) : std::vector<StreamAccess>{}, when));
+        };
+        stream("read_x", PhaseKind::MemRead, s.x_beats, kXBase, 0, f_x, Applies::FirstLayer);
+        stream("read_conv_state", PhaseKind::MemRead, s.conv_beats, kConvBase, conv_layer, f_conv_in);
+        stream("read_conv_weights", PhaseKind::MemRead, s.conv_beats, kConvBase + s.conv_beats * kBeatBytes, conv_layer, f_conv_in);
+        if (!on_chip_state) stream("read_ssm_state", PhaseKind::MemRead, s.state_beats, kStateBase, state_layer, f_h_in);
         const int64_t period = kScaleBeatsPerLoop + kWeightBeatsPerLoop;
         b.phases.push_back(mem("read_weights", PhaseKind::MemRead, s.weight_beats + s.scale_beats, kWeightBase, weight_layer, {},
                                {pattern(f_scale, period, 0, kScaleBeatsPerLoop), pattern(f_weight, period, kScaleBeatsPerLoop, period)}));
-        b.phases.push_back(mem("write_conv_state", PhaseKind::MemWrite, s.conv_beats, kConvBase, conv_layer, {every(f_conv_out)}, {}));
-        if (!on_chip_state)
-            b.phases.push_back(mem("write_ssm_state", PhaseKind::MemWrite, s.state_beats, kStateBase, state_layer, {every(f_h_out)}, {}));
-        b.phases.push_back(mem("write_y", PhaseKind::MemWrite, s.x_beats, kYBase, 0, {every(f_yout)}, {}, Applies::LastLayer));
+        stream("write_conv_state", PhaseKind::MemWrite, s.conv_beats, kConvBase, conv_layer, f_conv_out);
+        if (!on_chip_state) stream("write_ssm_state", PhaseKind::MemWrite, s.state_beats, kStateBase, state_layer, f_h_out);
+        stream("write_y", PhaseKind::MemWrite, s.x_beats, kYBase, 0, f_yout, Applies::LastLayer);
         add(b);
     }
 
