@@ -76,6 +76,9 @@ TEST_CASE("lmsim run writes report.json with the documented fields", "[cli][run]
     CHECK(j["memory"]["bytes_read"].get<long>() == 3 * 32 * (card.n_layer * per_layer_read + s.x_beats));
     CHECK(j["memory"]["bytes_written"].get<long>() == 3 * 32 * (card.n_layer * per_layer_write + s.x_beats));
     CHECK(j["memory"]["achieved_gbps"].get<double>() > 0);
+    // LPDDR4 has no energy figures in the project's sources: zero, and the report says so.
+    CHECK(j["memory"]["energy"]["dram_pj"].get<double>() == 0);
+    CHECK_FALSE(j["memory"]["energy"]["not_covered"].get<std::string>().empty());
     CHECK(j["resources"]["lut"]["available"].get<double>() > 0);
     CHECK(j["resources"]["uram"].contains("used"));
     CHECK(j["simulator"]["mode"] == "timing");
@@ -148,6 +151,17 @@ TEST_CASE("reordering cuts a layer by about a third and raises MMU utilisation a
     CHECK(1.0 - t_on / t_off == Approx(0.32).margin(0.05));
     CHECK(a["mmu_utilization"].get<double>() > 0.85);
     CHECK(b["mmu_utilization"].get<double>() < 0.70);
+}
+
+TEST_CASE("run reports HBM2 DRAM energy at 3.9 pJ/bit of the bytes moved", "[cli][run][memory]") {
+    const std::string out = fresh_dir("lmsim-run-energy");
+    Result r = run("run u280 --quiet --model mamba2-tiny --out " + out);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    nlohmann::json j = read_json(out + "/report.json");
+    const double bits = 8.0 * (j["memory"]["bytes_read"].get<double>() + j["memory"]["bytes_written"].get<double>());
+    // Every read and write burst of 32 B on each pseudo-channel, at 3.9 pJ/bit [U].
+    CHECK(j["memory"]["energy"]["dram_pj"].get<double>() == Approx(3.9 * bits).epsilon(0.02));
 }
 
 TEST_CASE("stream and command memory fidelity agree on the released design", "[cli][run][memory]") {

@@ -219,6 +219,7 @@ SimulationResult Accelerator::run() {
     r.memory_fidelity = memory_->fidelity();
     r.memory_preset = memory_->preset();
     r.memory_peak_gbps = memory_->peak_gbps();
+    r.memory_energy = memory_->energy(static_cast<double>(r.total_cycles) * cycle_ns_);
     return r;
 }
 

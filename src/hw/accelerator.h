@@ -62,6 +62,7 @@ struct SimulationResult {
     MemoryPortStats memory;
     std::string memory_fidelity, memory_preset;
     double memory_peak_gbps = 0;
+    MemoryPort::Energy memory_energy;
 };
 
 class DeadlockError : public std::runtime_error {

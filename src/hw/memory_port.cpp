@@ -4,6 +4,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "mem/dram_energy.h"
 #include "mem/membench.h"
 #include "mem/stream_model.h"
 
@@ -69,6 +70,37 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
 }
 
 MemoryPort::~MemoryPort() = default;
+
+MemoryPort::Energy MemoryPort::energy(double elapsed_ns) const {
+    const mem::DramSpec& spec = channels_.front().spec();
+    const mem::DramEnergyTable table = mem::energy_table(spec);
+    Energy e;
+    e.source = table.source;
+    e.unknown = table.unknown;
+    auto add = [&](const mem::ChannelStats& s) {
+        const mem::DramEnergy d = mem::channel_energy(table, s, elapsed_ns);
+        e.act_pre_pj += d.act_pre_pj;
+        e.rd_pj += d.rd_pj;
+        e.wr_pj += d.wr_pj;
+        e.ref_pj += d.ref_pj;
+        e.background_pj += d.background_pj;
+    };
+    if (fidelity_ == "command") {
+        for (const auto& c : channels_) add(c.stats());
+    } else {
+        const int n = static_cast<int>(channels_.size());
+        const double access = spec.org.bytes_per_access();
+        mem::ChannelStats s;
+        s.reads = static_cast<long>(stats_.read_bytes / access / n);
+        s.writes = static_cast<long>(stats_.write_bytes / access / n);
+        s.activates = s.precharges = static_cast<long>((stats_.read_bytes + stats_.write_bytes) / double(spec.org.row_bytes()) / n);
+        s.refreshes = static_cast<long>(elapsed_ns / refresh_interval_ns_);
+        for (int c = 0; c < n; ++c) add(s);
+        e.source += " (stream fidelity: command counts implied by the bytes moved)";
+    }
+    e.total_pj = e.act_pre_pj + e.rd_pj + e.wr_pj + e.ref_pj + e.background_pj;
+    return e;
+}
 
 double MemoryPort::peak_gbps() const {
     const mem::DramSpec spec = mem::dram_preset(preset_);

@@ -39,6 +39,14 @@ public:
     double idle_latency_ns(bool write) const { return idle_latency_ns_[write]; }
     double sustained_gbps(bool write) const { return 1.0 / ns_per_byte_[write]; }
     const MemoryPortStats& stats() const;
+    // DRAM energy over `elapsed_ns` (mem/dram_energy.h): from the controllers' command counts at
+    // command fidelity; at stream fidelity from counts implied by the bytes moved (one access per
+    // burst-size chunk, one ACT/PRE per row of a sequential stream, one REF per tREFI).
+    struct Energy {
+        double total_pj = 0, act_pre_pj = 0, rd_pj = 0, wr_pj = 0, ref_pj = 0, background_pj = 0;
+        std::string source, unknown;
+    };
+    Energy energy(double elapsed_ns) const;
 
 private:
     BurstCompletion burst(uint64_t address, int beats, Cycle issue, bool write);
