@@ -1,5 +1,7 @@
 // The command line as a user meets it: exit codes, messages, and no half-written output.
 #include <catch2/catch.hpp>
+
+#include "cli_run.h"
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -8,19 +10,8 @@
 #include "model/safetensors.h"
 
 namespace {
-struct Result {
-    int code;
-    std::string output;
-};
-Result run(const std::string& args) {
-    std::string cmd = std::string(LMSIM_BINARY) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    int status = pclose(p);
-    return {WEXITSTATUS(status), out};
-}
+using lmsim_test::Result;
+using lmsim_test::run;
 const std::string kTiny = std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors";
 const std::string kVectors = std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.vectors.safetensors";
 bool exists(const std::string& p) { return std::ifstream(p).good(); }

@@ -57,16 +57,6 @@ void check_event_driven_equals_stepped(const std::string& model, const std::vect
     }
 }
 
-double run_cycles_per_layer(const std::string& model, const std::vector<std::string>& sets, double* mmu_util = nullptr) {
-    const HardwareConfig hw = vck190(sets);
-    const ModelCard card = find_model_card(model);
-    Accelerator top("top", build_lightmamba_graph(card, hw.design), hw.platform, hw.design, SimulationOptions{});
-    const SimulationResult sim = top.run();
-    if (mmu_util)
-        for (const BlockReport& b : sim.blocks)
-            if (b.name == "GEMM") *mmu_util = double(b.counters.iterations) / double(sim.total_cycles);
-    return double(sim.total_cycles) / card.n_layer;
-}
 }  // namespace
 
 TEST_CASE("every block alone reproduces its HLS latency within 2 %", "[hw][timing]") {

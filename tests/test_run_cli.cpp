@@ -2,6 +2,8 @@
 // report, the released design against the board, the paper's ablation direction.
 #include <catch2/catch.hpp>
 
+#include "cli_run.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,19 +14,8 @@
 #include "model/model_card.h"
 
 namespace {
-struct Result {
-    int code;
-    std::string output;
-};
-Result run(const std::string& args) {
-    std::string cmd = std::string(LMSIM_BINARY) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    int status = pclose(p);
-    return {WEXITSTATUS(status), out};
-}
+using lmsim_test::Result;
+using lmsim_test::run;
 nlohmann::json read_json(const std::string& path) {
     std::ifstream f(path);
     return nlohmann::json::parse(f);

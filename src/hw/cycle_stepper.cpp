@@ -132,18 +132,8 @@ private:
     void make_bursts(const Phase& ph) {
         bursts_.clear();
         next_issue_ = 0;
-        const uint64_t base = ph.address + static_cast<uint64_t>(inv_ % layers_) * ph.address_per_layer;
-        const int64_t bb = producer_.beat_bytes;
-        const uint64_t edge = static_cast<uint64_t>(producer_.boundary_bytes);
-        for (int64_t beat = 0; beat < ph.trips;) {
-            const uint64_t addr = base + static_cast<uint64_t>(beat * bb);
-            int64_t n = std::min({ph.trips - beat, int64_t{producer_.burst_beats},
-                                  static_cast<int64_t>((edge - addr % edge) / static_cast<uint64_t>(bb))});
-            n = std::max<int64_t>(1, n);
-            if (producer_.sequential_loops) n = std::min(n, producer_.loop_beats - beat % producer_.loop_beats);
-            bursts_.push_back({beat, static_cast<int>(n), addr});
-            beat += n;
-        }
+        for (const ProducerBurst& b : producer_bursts(ph, inv_ % layers_, producer_))
+            bursts_.push_back({b.first_beat, b.beats, b.address});
     }
 
     bool outputs_free(Cycle c) const {

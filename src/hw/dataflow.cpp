@@ -103,6 +103,22 @@ void TimedFifo::finish_statistics(Cycle until) {
     }
 }
 
+std::vector<ProducerBurst> producer_bursts(const Phase& p, int layer, const ProducerParams& params) {
+    std::vector<ProducerBurst> out;
+    const uint64_t base = p.address + static_cast<uint64_t>(layer) * p.address_per_layer;
+    const int64_t bb = params.beat_bytes;
+    const uint64_t edge = static_cast<uint64_t>(params.boundary_bytes);
+    for (int64_t beat = 0; beat < p.trips;) {
+        const uint64_t addr = base + static_cast<uint64_t>(beat * bb);
+        const int64_t to_edge = static_cast<int64_t>((edge - addr % edge) / static_cast<uint64_t>(bb));
+        int64_t n = std::max<int64_t>(1, std::min({p.trips - beat, int64_t{params.burst_beats}, to_edge}));
+        if (params.sequential_loops) n = std::min(n, params.loop_beats - beat % params.loop_beats);
+        out.push_back({beat, static_cast<int>(n), addr});
+        beat += n;
+    }
+    return out;
+}
+
 // --- BlockRunner ----------------------------------------------------------------------------
 
 BlockRunner::BlockRunner(const BlockProgram& program, std::vector<TimedFifo>& fifos, int layers, int tokens,
@@ -183,20 +199,8 @@ bool BlockRunner::enter_phase() {
                 next_issue_ = 0;
                 // The producer's FSM enters a phase's loop when the previous one has finished.
                 issue_lower_ = phase_lower_;
-                const uint64_t base = p.address + static_cast<uint64_t>(layer_ % layers_) * p.address_per_layer;
-                const int64_t bb = producer_.beat_bytes;
-                int64_t beat = 0;
-                while (beat < p.trips) {
-                    const uint64_t addr = base + static_cast<uint64_t>(beat * bb);
-                    // AXI: at most burst_beats beats, never across a 4 KB boundary.
-                    const uint64_t edge = static_cast<uint64_t>(producer_.boundary_bytes);
-                    const int64_t to_4k = static_cast<int64_t>((edge - addr % edge) / static_cast<uint64_t>(bb));
-                    int64_t n = std::max<int64_t>(1, std::min({p.trips - beat, int64_t{producer_.burst_beats}, to_4k}));
-                    // Sequential loops: a loop's bursts never run into the next loop.
-                    if (producer_.sequential_loops) n = std::min(n, producer_.loop_beats - beat % producer_.loop_beats);
-                    bursts_.push_back({beat, static_cast<int>(n), addr});
-                    beat += n;
-                }
+                for (const ProducerBurst& b : producer_bursts(p, layer_ % layers_, producer_))
+                    bursts_.push_back({b.first_beat, b.beats, b.address});
             }
         }
         if (iter_ < p.trips) return true;
@@ -329,7 +333,6 @@ void BlockRunner::issue_read_burst(std::size_t b) {
 }
 
 BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
-    const Phase& p = program_.phases[phase_];
     if (iter_ == 0) routed_base_ = routed_count_;
     while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
     while (next_issue_ <= cur_burst_) issue_read_burst(next_issue_++);

@@ -171,6 +171,16 @@ struct ProducerParams {
     int loop_restart_cycles = 2;
 };
 
+// The AXI bursts of one memory phase of `layer`: (first beat, beats, address), at most
+// burst_beats beats, never across a boundary_bytes boundary, and with sequential loops never
+// into the next loop_beats-beat loop.
+struct ProducerBurst {
+    int64_t first_beat;
+    int beats;
+    uint64_t address;
+};
+std::vector<ProducerBurst> producer_bursts(const Phase& phase, int layer, const ProducerParams& params);
+
 // Executes one block's program against the FIFOs: advances as far as the known timestamps
 // allow and reports what it waits for.
 class BlockRunner {
