@@ -224,14 +224,18 @@ BlockRunner::Status BlockRunner::advance(int64_t max_iterations, int* blocked) {
             }
             if (!begin_invocation()) return Status::WaitingForTrigger;
         }
-        if (!enter_phase()) {
-            end_invocation();
-            continue;
+        // Fast path: still inside the current phase.
+        if (!(entered_ && iter_ < current_trips_)) {
+            if (!enter_phase()) {
+                end_invocation();
+                continue;
+            }
+            current_trips_ = program_.phases[phase_].trips;
+            current_kind_ = program_.phases[phase_].kind;
         }
-        const Phase& p = program_.phases[phase_];
-        Status s = p.kind == PhaseKind::Loop      ? loop_iteration(blocked)
-                   : p.kind == PhaseKind::MemRead ? mem_read_beat(blocked)
-                                                  : mem_write_beat(blocked);
+        Status s = current_kind_ == PhaseKind::Loop      ? loop_iteration(blocked)
+                   : current_kind_ == PhaseKind::MemRead ? mem_read_beat(blocked)
+                                                         : mem_write_beat(blocked);
         if (s != Status::Progress) return s;
     }
     return Status::Progress;

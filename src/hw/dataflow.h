@@ -225,7 +225,8 @@ private:
     BlockCounters counters_;
     int layer_ = 0;
     std::size_t phase_ = 0;
-    int64_t iter_ = 0;
+    int64_t iter_ = 0, current_trips_ = 0;
+    PhaseKind current_kind_ = PhaseKind::Loop;
     bool in_invocation_ = false, done_ = false, entered_ = false;
     Cycle invocation_start_ = 0, phase_lower_ = 0, next_lower_ = 0, prev_start_ = kNever;
     int prev_ii_ = 0;

@@ -130,7 +130,9 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
     const int access = spec.org.bytes_per_access();
     const long arrival = static_cast<long>(std::ceil(issue_ns / spec.t.tck_ns));
     const int n = static_cast<int>(channels_.size());
-    std::vector<std::vector<mem::DramController::Request>> per(n);
+    std::vector<std::vector<mem::DramController::Request>>& per = scratch_;  // reused: no allocation per burst
+    per.resize(n);
+    for (auto& v : per) v.clear();
     if (kind_ == "hbm2") {
         // Every master moves its share of each beat to its own pseudo-channel.
         const int64_t share = std::max<int64_t>(access, bytes / n);

@@ -62,6 +62,7 @@ private:
     double bus_free_ns_ = 0, noc_free_ns_ = 0;
     double refresh_interval_ns_ = 0, refresh_ns_ = 0, next_refresh_ns_ = 0;
     mutable MemoryPortStats stats_;
+    std::vector<std::vector<mem::DramController::Request>> scratch_;
 };
 
 }  // namespace lmsim::hw
