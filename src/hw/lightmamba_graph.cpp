@@ -458,7 +458,7 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
         add(b);
     }
     {
-        BlockProgram b = block("DTB_QUANT", "dB = dt x B (8 x 8 per head), quantisation", "case/DTB_QUANT.cpp: 136 cycles per group");
+        BlockProgram b = block("DTB_QUANT", "dB = dt x B: per token one n for the group's 8 heads, quantised along the heads", "case/DTB_QUANT.cpp: 136 cycles per group");
         const int64_t per_group = b_tiles * kTileLanes;  // n-tiles x heads
         b.phases = {loop("dtb", s.head_groups * per_group, 1,
                          {pattern(f_dt_b, per_group, 0, 1), pattern(f_bb, kTileLanes, 0, 1)}, {every(f_db)})};
@@ -477,8 +477,11 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     const int64_t per_group = per_head * kTileLanes;             // 8,192
     {
         BlockProgram b = block("DBU", "dBu = dB x u (>> 11), dB cache in BRAM", "case/DBU.cpp, src/dBu.h");
+        // A dB token holds one n for the group's 8 heads; the group's first head sweeps every n
+        // once, filling the wb[128][8] cache as it goes (the HLS latency, 81,927, leaves no room
+        // for a separate fill loop).
         b.phases = {loop("dbu", s.ssm_iterations, 1,
-                         {pattern(f_db, per_head, 0, per_tile, kTileLanes), pattern(f_u_dbu, per_tile, 0, 1)}, {every(f_dbu)})};
+                         {pattern(f_db, per_group, 0, s.d_state), pattern(f_u_dbu, per_tile, 0, 1)}, {every(f_dbu)})};
         add(b);
     }
     {
