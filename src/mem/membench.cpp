@@ -83,18 +83,25 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                     owner[ch].push_back(k);
                 }
             }
-            std::vector<double> dram_done(k1 - k0, 0);
+            std::vector<double> dram_done(k1 - k0, 0), dram_first(k1 - k0, 1e300);
             for (int ch = 0; ch < dram_channels; ++ch) {
                 if (per[ch].empty()) continue;
                 std::vector<long> t = ctrl[ch].serve(per[ch], 32);
                 for (std::size_t i = 0; i < t.size(); ++i) {
                     double& d = dram_done[owner[ch][i] - k0];
                     d = std::max(d, t[i] * spec.t.tck_ns);
+                    double& f = dram_first[owner[ch][i] - k0];
+                    f = std::min(f, t[i] * spec.t.tck_ns);
                 }
             }
             for (long k = k0; k < k1; ++k) {
                 // The port returns at most one beat per AXI cycle.
-                done[k] = std::max(dram_done[k - k0], last_done + beats * axi_ns_per_beat);
+                // The port streams the burst's beats one per AXI cycle from its first data on (and
+                // after the previous burst's); the Versal NoC adds its latency to every burst (0
+                // where there is none).
+                const double noc = memory.noc_latency_ns;
+                const double first = std::max(dram_first[k - k0] + noc, last_done);
+                done[k] = std::max(dram_done[k - k0] + noc, first + beats * axi_ns_per_beat);
                 last_done = done[k];
                 latencies.push_back(done[k] - issued[k]);
             }
@@ -115,6 +122,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     const double dram_peak = (hbm ? b.channels : memory.channels) * spec.peak_gbps();
     const double port_peak = b.channels * beat_bytes * memory.axi_clock_mhz / 1000.0;
     r.peak_gbps = std::min(dram_peak, port_peak);
+    if (memory.noc_bandwidth_gbps > 0) r.peak_gbps = std::min(r.peak_gbps, memory.noc_bandwidth_gbps);
     return r;
 }
 
