@@ -10,9 +10,10 @@
 //   token read at start(i); token written at start(i) + depth
 //
 // where capacity = FIFO depth + the producer's pipeline depth (a free-running pipeline's output
-// stage holds in-flight tokens). These recurrences are evaluated token by token in dependency
-// order (BlockRunner, driven by SystemC processes that sleep while blocked) and, for the
-// equivalence test, cycle by cycle (cycle_stepper.h): both must give identical cycles.
+// stage holds in-flight tokens) + the AXI-Stream register slices of the two ports. These
+// recurrences are evaluated token by token in dependency order (BlockRunner, driven by SystemC
+// processes that sleep while blocked) and, for the equivalence test, cycle by cycle
+// (cycle_stepper.h): both must give identical cycles.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -136,7 +137,8 @@ private:
 };
 
 // One memory port as the producer sees it: the cycle (accelerator clock) at which an AXI burst
-// completes: last read beat at the port, or write response. Implemented in mem/memory_path.h.
+// completes: first and last read beat at the port, or write response. Implemented in
+// hw/memory_port.h.
 struct BurstCompletion {
     Cycle first = 0;  // reads: first data beat at the port; writes: = last
     Cycle last = 0;   // reads: last data beat at the port; writes: the write response

@@ -324,7 +324,6 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     }
 
     // ---- The MMU and its input / output routing -----------------------------------------------
-    const int il_tiles = std::max(1, design.mmu.input_lanes / kTileLanes);
     {
         BlockProgram b = block("GEMM_MUX", "GEMM_BUFFER: holds the input vector, replays it per output tile",
                                "case/GEMM_MUX.cpp: R = 1,322 (in_proj) / 320 (out_proj) replays");
@@ -348,7 +347,6 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
                          {pattern(f_gemm, out_inputs, out_inputs - 1, out_inputs)})};
         add(b);
     }
-    (void)il_tiles;
     {
         BlockProgram b = block("GEMM_DEMUX", "routes in_proj tiles to conv / dt / z, out_proj tiles to the residual",
                                "case/GEMM_DEMUX.cpp; order: lightmamba.md 3.2 'In-proj output order'");
