@@ -164,7 +164,7 @@ TEST_CASE("stream and command memory fidelity agree on the released design", "[c
     Result s = run("run --quiet --model " + model + " --set platform.memory.fidelity=stream --out " + out);
     REQUIRE(s.code == 0);
     const double str = read_json(out + "/report.json")["decode"]["cycles_per_token"];
-    // Pure streams agree within 0.01 %; the released producer pays one request latency per
-    // 256-beat loop, where the closed form misses some row and refresh effects (docs/memory.md).
-    CHECK(str == Approx(cmd).epsilon(0.02));
+    // The released producer pays one request latency per 256-beat loop; the closed form keeps
+    // bursts back to back on the bus and places refreshes every tREFI (docs/memory.md).
+    CHECK(str == Approx(cmd).epsilon(0.01));
 }

@@ -33,6 +33,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
       noc_ns_per_byte_(platform.memory.noc_bandwidth_gbps > 0 ? 1.0 / platform.memory.noc_bandwidth_gbps : 0),
       axi_ns_per_byte_(cycle_ns_ / beat_bytes) {
     const mem::DramSpec spec = mem::dram_preset(preset_);
+    access_bytes_ = spec.org.bytes_per_access();
     refresh_interval_ns_ = spec.t.refi * spec.t.tck_ns;
     refresh_ns_ = spec.t.rfc * spec.t.tck_ns;
     next_refresh_ns_ = refresh_interval_ns_;
@@ -168,14 +169,18 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
         // All-bank refresh every tREFI, tRFC long, on every channel at once (as the command-level
         // controllers do): a burst that would start during one waits for its end; one that
         // overlaps the start of one is stretched by it.
-        double start_ns = std::max(issue_ns, bus_free_ns_);
+        // The data of a burst follows the previous burst's on the bus without a gap, or starts
+        // one idle latency after the request (that latency includes the first access's own
+        // transfer, t_access).
+        const double t_access = access_bytes_ * static_cast<double>(channels_.size()) * ns_per_byte_[write];
+        double start_ns = std::max(issue_ns + idle_latency_ns_[write] - t_access, bus_free_ns_);
         while (start_ns >= next_refresh_ns_ + refresh_ns_) next_refresh_ns_ += refresh_interval_ns_;
         if (start_ns >= next_refresh_ns_) {
             start_ns = next_refresh_ns_ + refresh_ns_;
             next_refresh_ns_ += refresh_interval_ns_;
         }
-        first_ns = start_ns + idle_latency_ns_[write];
-        last_ns = std::max(first_ns, start_ns + bytes * ns_per_byte_[write]);
+        first_ns = start_ns + t_access;
+        last_ns = start_ns + bytes * ns_per_byte_[write];
         if (last_ns > next_refresh_ns_) {
             first_ns = first_ns > next_refresh_ns_ ? first_ns + refresh_ns_ : first_ns;
             last_ns += refresh_ns_;

@@ -61,6 +61,7 @@ private:
     double idle_latency_ns_[2] = {0, 0}, ns_per_byte_[2] = {0, 0};
     double bus_free_ns_ = 0, noc_free_ns_ = 0;
     double refresh_interval_ns_ = 0, refresh_ns_ = 0, next_refresh_ns_ = 0;
+    double access_bytes_ = 0;
     mutable MemoryPortStats stats_;
     std::vector<std::vector<mem::DramController::Request>> scratch_;
 };

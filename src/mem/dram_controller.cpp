@@ -93,20 +93,24 @@ void DramController::issue(Command c, const BankAddress& a, long cycle) {
 }
 
 long DramController::refresh_if_due(long now) {
-    if (now < next_refresh_) return now;
-    long t = std::max(now, next_refresh_);
-    const int bpg = spec_.org.banks_per_group;
-    for (int b = 0; b < spec_.org.banks(); ++b) {
-        if (open_row_[b] < 0) continue;
-        BankAddress a{b / bpg, b % bpg, open_row_[b]};
-        long at = std::max(t, not_before(Command::PRE, b));
-        issue(Command::PRE, a, at);
-        t = at;
+    // Every refresh due by `now` is issued at its due time, or as soon after as the command bus
+    // and the banks allow: a controller refreshes when the interval expires, in idle time too,
+    // not when the next request happens to arrive.
+    while (now >= next_refresh_) {
+        long t = std::max(next_refresh_, cmd_bus_free_);
+        const int bpg = spec_.org.banks_per_group;
+        for (int b = 0; b < spec_.org.banks(); ++b) {
+            if (open_row_[b] < 0) continue;
+            BankAddress a{b / bpg, b % bpg, open_row_[b]};
+            long at = std::max(t, not_before(Command::PRE, b));
+            issue(Command::PRE, a, at);
+            t = at;
+        }
+        long at = std::max(t, not_before(Command::REF, 0));
+        issue(Command::REF, {0, 0, 0}, at);
+        next_refresh_ += spec_.t.refi;
     }
-    long at = std::max(t, not_before(Command::REF, 0));
-    issue(Command::REF, {0, 0, 0}, at);
-    next_refresh_ += spec_.t.refi;
-    return at;
+    return now;
 }
 
 long DramController::access(uint64_t address, bool is_write, long arrival) {
