@@ -502,7 +502,10 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     {
         BlockProgram b = block("HT_ADD_QUANT", "h = dAh + dBu; 8x8 transpose; quantise along p (ht1) and n (ht2)",
                                "case/HT_ADD_QUANT.cpp, src/ht_add.h");
-        b.phases = {loop("add", s.ssm_iterations, 1, {every(f_dah), every(f_dbu)}, {every(f_ht1), every(f_ht2)})};
+        // ht2 (layout 2, groups of 8 along n) needs a whole 8 x 8 tile: the transpose emits the
+        // tile's 8 column tokens at its last iteration.
+        b.phases = {loop("add", s.ssm_iterations, 1, {every(f_dah), every(f_dbu)},
+                         {every(f_ht1), pattern(f_ht2, kTileLanes, kTileLanes - 1, kTileLanes, 1, kTileLanes)})};
         add(b);
     }
     {
