@@ -52,3 +52,8 @@ TEST_CASE("functional datapath equals the golden model bit for bit: online Hadam
     auto source = open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
     check_against_golden(*source, Rotation::OfflineOnline, {"design.htu.enabled=true"}, 2);
 }
+
+TEST_CASE("functional datapath equals the golden model bit for bit: synthetic mamba2-130m over 3 tokens", "[hw][functional]") {
+    auto source = make_synthetic_weights(find_model_card("mamba2-130m"), SyntheticSpec{});
+    check_against_golden(*source, Rotation::Offline, {}, 3);
+}

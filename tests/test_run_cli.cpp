@@ -81,6 +81,25 @@ TEST_CASE("lmsim run writes report.json with the documented fields", "[cli][run]
     CHECK(trace["traceEvents"].size() > 27 * 3 * 4);
 }
 
+TEST_CASE("lmsim run --functional checks every layer against the golden model and reports it", "[cli][run][functional]") {
+    const std::string out = fresh_dir("lmsim-run-functional");
+    const std::string weights = std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors";
+    Result r = run("run vck190 --weights " + weights + " --functional --prompt 5,6 --tokens 2 --out " + out);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    nlohmann::json j = read_json(out + "/report.json");
+    CHECK(j["simulator"]["mode"] == "functional");
+    CHECK(j["functional"]["bit_exact_with_golden"] == true);
+    CHECK(j["functional"]["layers_checked"] == 4 * 4);
+    CHECK(j["functional"]["input_tokens"][0] == 5);
+    CHECK(j["functional"]["input_tokens"][1] == 6);
+    // Timing does not depend on data: the same cycles as timing mode.
+    const double functional_cycles = j["decode"]["cycles_per_token"];
+    Result t = run("run vck190 --weights " + weights + " --prompt 5,6 --tokens 2 --out " + out);
+    REQUIRE(t.code == 0);
+    CHECK(read_json(out + "/report.json")["decode"]["cycles_per_token"].get<double>() == functional_cycles);
+}
+
 TEST_CASE("lmsim run names the blocked blocks and FIFOs of a deadlock and writes nothing", "[cli][run]") {
     // HT_STATE emits a tile's 128 h(t-1) vectors before it takes h(t) back; with a 4-deep FIFO
     // to DAH the loop through DAH and HT_ADD_QUANT cannot hold them.
@@ -95,9 +114,10 @@ TEST_CASE("lmsim run names the blocked blocks and FIFOs of a deadlock and writes
 }
 
 TEST_CASE("lmsim run refuses what it cannot do with a clear message", "[cli][run]") {
-    Result f = run("run vck190 --model mamba2-tiny --functional --out " + fresh_dir("lmsim-run-f"));
+    Result f = run("run vck190 --model mamba2-tiny --functional --set design.state_residency=on_chip --out " +
+                   fresh_dir("lmsim-run-f"));
     CHECK(f.code == 2);
-    CHECK(f.output.find("functional mode") != std::string::npos);
+    CHECK(f.output.find("state_residency") != std::string::npos);
     Result t = run("run vck190 --model mamba2-tiny --tokens 0");
     CHECK(t.code == 2);
     Result m = run("run vck190 --model mamba2-nonexistent");

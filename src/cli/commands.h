@@ -27,6 +27,11 @@ struct CheckFailed {
     int code;
 };
 
+// Functional mode found a layer output that differs from the golden model (exit 6).
+struct FunctionalMismatch {
+    std::string what;
+};
+
 void add_golden_command(CLI::App& app);
 void add_check_command(CLI::App& app);
 void add_membench_command(CLI::App& app);

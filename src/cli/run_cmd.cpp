@@ -10,7 +10,10 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "config/resource_model.h"
+#include "golden/int_model.h"
 #include "hw/accelerator.h"
+#include "hw/functional_datapath.h"
+#include "model/ptq.h"
 #include "hw/lightmamba_graph.h"
 #include "model/safetensors.h"
 #include "report/run_report.h"
@@ -23,44 +26,110 @@ struct RunArgs {
     std::vector<std::string> sets;
     std::string model = "mamba2-2.7b";
     std::string weights;
+    bool model_given = false;
     int prompt_len = 0;
+    std::string prompt;
     int tokens = 1;
     bool functional = false;
+    std::string rotation;  // functional mode; default offline (offline+online with the HTU)
+    uint64_t seed = 0;
     std::string out = "lmsim-run";
     bool quiet = false;
 };
 
 void run_simulation(const RunArgs& a) {
-    if (a.functional)
-        throw InputError("--functional: functional mode (blocks carrying data, checked against the golden model) "
-                         "is not implemented yet; timing mode is (docs/validation.md)");
     if (a.tokens < 1) throw InputError(fmt::format("--tokens {}: expected at least 1", a.tokens));
     if (a.prompt_len < 0) throw InputError(fmt::format("--prompt-len {}: expected 0 or more", a.prompt_len));
     const HardwareConfig hw = load_hardware_config(find_config(a.config), a.sets);
-    ModelCard card;
+    // Timing mode needs only the shapes; functional mode needs the weights (a checkpoint, or
+    // synthetic weights of the model card).
+    std::unique_ptr<WeightSource> source;
     if (!a.weights.empty()) {
-        // Timing mode needs only the shapes: from the checkpoint's metadata or tensor shapes.
-        card = open_safetensors_weights(a.weights)->card();
-    } else {
-        card = find_model_card(a.model);
+        if (a.model_given) {
+            const ModelCard given = find_model_card(a.model);
+            source = open_safetensors_weights(a.weights, &given);
+        } else {
+            source = open_safetensors_weights(a.weights);
+        }
     }
+    else if (a.functional) {
+        SyntheticSpec spec;
+        spec.seed = a.seed;
+        source = make_synthetic_weights(find_model_card(a.model), spec);
+    }
+    const ModelCard card = source ? source->card() : find_model_card(a.model);
+    std::vector<int32_t> prompt = a.prompt.empty() ? std::vector<int32_t>{} : parse_token_list(a.prompt, "--prompt");
+    const int prompt_len = prompt.empty() ? a.prompt_len : static_cast<int>(prompt.size());
     const ResourceReport resources = estimate_resources(hw, card);
     hw::SimulationOptions options;
-    options.tokens = a.prompt_len + a.tokens;
+    options.tokens = prompt_len + a.tokens;
     const auto t0 = std::chrono::steady_clock::now();
     hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
     const hw::SimulationResult sim = top.run();
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    // Functional mode: the same block programs with data, checked against the golden model
+    // after every layer of every token.
+    nlohmann::json functional;
+    if (a.functional) {
+        const auto f0 = std::chrono::steady_clock::now();
+        QuantSpec spec;
+        spec.precision = parse_precision(hw.design.precision);
+        spec.rotation = parse_rotation(a.rotation.empty() ? (hw.design.htu_enabled ? "offline+online" : "offline") : a.rotation);
+        spec.reorder = hw.design.reorder;
+        const QuantizedModel qm = quantize_model(*source, spec);
+        hw::FunctionalDatapath datapath(hw::build_lightmamba_graph(card, hw.design), qm, hw.design);
+        IntModel golden(qm);
+        std::vector<int32_t> ids;
+        for (int k = 0; k < prompt_len; ++k)
+            ids.push_back(prompt.empty() ? (17 + 31 * k) % card.vocab_size : prompt[static_cast<std::size_t>(k)]);
+        if (ids.empty()) ids.push_back(17 % card.vocab_size);  // no prompt: decode from one start token
+        std::vector<int32_t> generated;
+        long layers_checked = 0;
+        for (int t = 0; t < options.tokens; ++t) {
+            const int32_t token = ids[std::min<std::size_t>(static_cast<std::size_t>(t), ids.size() - 1)];
+            std::vector<int32_t> x = golden.embed(token);
+            std::vector<std::vector<int32_t>> per_layer;
+            const std::vector<int32_t> y = datapath.step(x, &per_layer);
+            for (int l = 0; l < card.n_layer; ++l) {
+                golden.layer_step(l, x, nullptr);
+                if (per_layer.at(l) != x) {
+                    std::size_t i = 0;
+                    while (i < x.size() && per_layer[l][i] == x[i]) ++i;
+                    throw FunctionalMismatch{fmt::format(
+                        "functional mode: token {} layer {}: the datapath's residual differs from the golden model at "
+                        "element {} ({} vs {})", t, l, i, per_layer[l][i], x[i])};
+                }
+                ++layers_checked;
+            }
+            // Greedy decoding after the prompt: the host's LM head on the datapath's output.
+            const std::vector<float> logits = golden.logits(y);
+            const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            if (t + 1 >= static_cast<int>(ids.size())) ids.push_back(next);
+            if (t + 1 >= prompt_len) generated.push_back(next);
+        }
+        functional = {{"bit_exact_with_golden", true},
+                       {"layers_checked", layers_checked},
+                       {"input_tokens", std::vector<int32_t>(ids.begin(), ids.begin() + options.tokens)},
+                       {"generated_tokens", generated},
+                       {"precision", to_string(spec.precision)},
+                       {"rotation", to_string(spec.rotation)},
+                       {"weights", source->description()},
+                       {"stream_tokens_moved", datapath.tokens_moved()},
+                       {"wall_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count()}};
+    }
 
     RunSummary run;
     run.hw = &hw;
     run.model = &card;
     run.sim = &sim;
     run.resources = &resources;
-    run.prompt_len = a.prompt_len;
+    run.prompt_len = prompt_len;
     run.tokens = a.tokens;
     run.wall_s = wall_s;
-    const nlohmann::json report = run_report_json(run);
+    run.mode = a.functional ? "functional" : "timing";
+    nlohmann::json report = run_report_json(run);
+    if (a.functional) report["functional"] = functional;
     std::filesystem::create_directories(a.out);
     write_file_atomically(a.out + "/report.json", report.dump(1) + "\n");
     write_file_atomically(a.out + "/units.csv", units_csv(sim));
@@ -86,6 +155,9 @@ void run_simulation(const RunArgs& a) {
     }
     fmt::print("  simulated {:.1f} M cycles in {:.2f} s ({:.1f} M cycles/s)\n", sim.total_cycles / 1e6, wall_s,
                sim.total_cycles / 1e6 / wall_s);
+    if (a.functional)
+        fmt::print("  functional: {} layer outputs bit-exact with the golden model; generated tokens {}\n",
+                   functional["layers_checked"].get<long>(), functional["generated_tokens"].dump());
     fmt::print("wrote {0}/report.json, {0}/units.csv, {0}/timeline.json\n", a.out);
 }
 
@@ -96,11 +168,18 @@ void add_run_command(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("run", "simulate decoding on the cycle-level accelerator model");
     cmd->add_option("config", args->config, "design config: vck190, u280 or a path")->capture_default_str();
     cmd->add_option("--set", args->sets, "override a config value: path=value (e.g. design.reorder=false)");
-    cmd->add_option("--model", args->model, "model card (mamba2-130m ... mamba2-2.7b) or a JSON file")->capture_default_str();
+    cmd->add_option("--model", args->model, "model card (mamba2-130m ... mamba2-2.7b) or a JSON file")
+        ->capture_default_str()
+        ->each([args](const std::string&) { args->model_given = true; });
+    cmd->add_option("--seed", args->seed, "seed of the synthetic weights (functional mode)");
+    cmd->add_option("--prompt", args->prompt, "prompt token ids, comma-separated (sets --prompt-len)");
+    cmd->add_option("--rotation", args->rotation, "functional mode: none | offline | offline+online (default: offline, "
+                                                  "offline+online when design.htu.enabled)");
     cmd->add_option("--weights", args->weights, "take the model's shapes from a safetensors checkpoint");
     cmd->add_option("--prompt-len", args->prompt_len, "prompt tokens, fed one by one before the decoded ones")->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "tokens to decode")->capture_default_str();
-    cmd->add_flag("--functional", args->functional, "carry data through the blocks (not implemented yet)");
+    cmd->add_flag("--functional", args->functional,
+                  "carry data through the blocks and check every layer against the golden model");
     cmd->add_option("--out", args->out, "output directory")->capture_default_str();
     cmd->add_flag("--quiet", args->quiet, "omit the per-unit table");
     cmd->callback([args] { run_simulation(*args); });
