@@ -85,12 +85,16 @@ void run_simulation(const RunArgs& a) {
             ids.push_back(prompt.empty() ? (17 + 31 * k) % card.vocab_size : prompt[static_cast<std::size_t>(k)]);
         if (ids.empty()) ids.push_back(17 % card.vocab_size);  // no prompt: decode from one start token
         std::vector<int32_t> generated;
+        std::vector<double> step_s;
+        const double setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
         long layers_checked = 0;
         for (int t = 0; t < options.tokens; ++t) {
             const int32_t token = ids[std::min<std::size_t>(static_cast<std::size_t>(t), ids.size() - 1)];
             std::vector<int32_t> x = golden.embed(token);
             std::vector<std::vector<int32_t>> per_layer;
+            const auto s0 = std::chrono::steady_clock::now();
             const std::vector<int32_t> y = datapath.step(x, &per_layer);
+            step_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
             for (int l = 0; l < card.n_layer; ++l) {
                 golden.layer_step(l, x, nullptr);
                 if (per_layer.at(l) != x) {
@@ -116,6 +120,8 @@ void run_simulation(const RunArgs& a) {
                        {"rotation", to_string(spec.rotation)},
                        {"weights", source->description()},
                        {"stream_tokens_moved", datapath.tokens_moved()},
+                       {"setup_wall_s", setup_s},
+                       {"datapath_wall_s_per_token", step_s},
                        {"wall_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count()}};
     }
 
