@@ -59,36 +59,64 @@ void check_event_driven_equals_stepped(const std::string& model, const std::vect
 
 }  // namespace
 
-TEST_CASE("every block alone reproduces its HLS latency within 2 %", "[hw][timing]") {
-    // Each block of the released design runs one middle-layer invocation with every input
-    // available from cycle 0 and room for every output: the simulated latency must match the
-    // published HLS figure (lightmamba.md 3.2).
+namespace {
+// One block of the released design runs one middle-layer invocation with every input available
+// from cycle 0 and room for every output: the simulated latency must match the published HLS
+// figure (lightmamba.md 3.2) within 2 %.
+void check_isolated_latency(const std::string& name) {
     const ModelCard card = released_model_shape();
     const DataflowGraph g = build_lightmamba_graph(card, DesignConfig{});
-    int checked = 0;
-    for (const BlockProgram& b : g.blocks) {
-        if (b.hls_latency_cycles == 0) continue;
-        // Inputs hold every token of three invocations; outputs have room for all of theirs.
-        std::vector<int64_t> tokens(g.fifos.size(), 0);
-        for (const Phase& p : b.phases) {
-            for (const StreamAccess& a : p.reads) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
-            for (const StreamAccess& a : p.writes) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
-        }
-        std::vector<TimedFifo> fifos;
-        for (std::size_t f = 0; f < g.fifos.size(); ++f)
-            fifos.emplace_back(g.fifos[f].name, static_cast<int>(std::max<int64_t>(1, tokens[f])), 0);
-        for (const Phase& p : b.phases)
-            for (const StreamAccess& a : p.reads)
-                for (int64_t k = 0; k < 3 * a.tokens_for(p.trips); ++k) fifos[a.fifo].push(-kFifoLatencyCycles);
-        BlockRunner r(b, fifos, 3, 1, kManagerRestartCycles, nullptr);
-        int blocked = -1;
-        REQUIRE(r.advance(int64_t{1} << 40, &blocked) == BlockRunner::Status::Done);
-        const Cycle latency = r.counters().invocation_end[1] - r.counters().invocation_start[1];
-        INFO(b.name << ": simulated " << latency << " cycles, HLS " << b.hls_latency_cycles);
-        CHECK(std::abs(double(latency) - double(b.hls_latency_cycles)) <= 0.02 * double(b.hls_latency_cycles));
-        ++checked;
+    const BlockProgram& b = g.block(name);
+    REQUIRE(b.hls_latency_cycles > 0);
+    // Inputs hold every token of three invocations; outputs have room for all of theirs.
+    std::vector<int64_t> tokens(g.fifos.size(), 0);
+    for (const Phase& p : b.phases) {
+        for (const StreamAccess& a : p.reads) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
+        for (const StreamAccess& a : p.writes) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
     }
-    CHECK(checked == 20);
+    std::vector<TimedFifo> fifos;
+    for (std::size_t f = 0; f < g.fifos.size(); ++f)
+        fifos.emplace_back(g.fifos[f].name, static_cast<int>(std::max<int64_t>(1, tokens[f])), 0);
+    for (const Phase& p : b.phases)
+        for (const StreamAccess& a : p.reads)
+            for (int64_t k = 0; k < 3 * a.tokens_for(p.trips); ++k) fifos[a.fifo].push(-kFifoLatencyCycles);
+    BlockRunner r(b, fifos, 3, 1, kManagerRestartCycles, nullptr);
+    int blocked = -1;
+    REQUIRE(r.advance(int64_t{1} << 40, &blocked) == BlockRunner::Status::Done);
+    const Cycle latency = r.counters().invocation_end[1] - r.counters().invocation_start[1];
+    INFO(name << ": simulated " << latency << " cycles, HLS " << b.hls_latency_cycles);
+    CHECK(std::abs(double(latency) - double(b.hls_latency_cycles)) <= 0.02 * double(b.hls_latency_cycles));
+}
+}  // namespace
+
+#define LMSIM_HLS_LATENCY_TEST(BLOCK) \
+    TEST_CASE("HLS latency in isolation within 2 %: " BLOCK, "[hw][timing][hls]") { check_isolated_latency(BLOCK); }
+LMSIM_HLS_LATENCY_TEST("GEMM")
+LMSIM_HLS_LATENCY_TEST("DTADAPT")
+LMSIM_HLS_LATENCY_TEST("DTA")
+LMSIM_HLS_LATENCY_TEST("EXP_QUANT")
+LMSIM_HLS_LATENCY_TEST("B_BUFFER")
+LMSIM_HLS_LATENCY_TEST("DTB_QUANT")
+LMSIM_HLS_LATENCY_TEST("C_BUFFER")
+LMSIM_HLS_LATENCY_TEST("DBU")
+LMSIM_HLS_LATENCY_TEST("DAH")
+LMSIM_HLS_LATENCY_TEST("HT_ADD_QUANT")
+LMSIM_HLS_LATENCY_TEST("HT_STATE")
+LMSIM_HLS_LATENCY_TEST("HTC_QUANT")
+LMSIM_HLS_LATENCY_TEST("UD")
+LMSIM_HLS_LATENCY_TEST("YZ")
+LMSIM_HLS_LATENCY_TEST("CONV_STATE")
+LMSIM_HLS_LATENCY_TEST("QUANT_CONV")
+LMSIM_HLS_LATENCY_TEST("CONV")
+LMSIM_HLS_LATENCY_TEST("SILU_QUANT")
+LMSIM_HLS_LATENCY_TEST("RMSNORM_QUANT_1")
+LMSIM_HLS_LATENCY_TEST("RMSNORM_QUANT_2")
+
+TEST_CASE("every block with a published HLS latency has its own test", "[hw][timing][hls]") {
+    const DataflowGraph g = build_lightmamba_graph(released_model_shape(), DesignConfig{});
+    int published = 0;
+    for (const BlockProgram& b : g.blocks) published += b.hls_latency_cycles > 0;
+    CHECK(published == 20);
 }
 
 TEST_CASE("block loop structures leave a small non-negative remainder of the HLS latency", "[hw][timing]") {
