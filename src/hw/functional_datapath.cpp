@@ -152,7 +152,7 @@ struct FunctionalDatapath::Impl {
     Kernel kernel_for(const std::string& name) {
         if (name == "WEIGHT_PRODUCER") return producer();
         if (name == "RESIDUAL") return residual();
-        if (name == "RMSNORM_QUANT_1") return rmsnorm1();
+        if (name == "RMSNORM_QUANT_1") return rmsnorm(false);
         if (name == "GEMM_MUX") return gemm_mux();
         if (name == "GEMM") return gemm();
         if (name == "QUANT_CONV") return quant_conv();
@@ -171,7 +171,7 @@ struct FunctionalDatapath::Impl {
         if (name == "HTC_QUANT") return htc_quant();
         if (name == "UD") return ud();
         if (name == "YZ") return yz();
-        if (name == "RMSNORM_QUANT_2") return rmsnorm2();
+        if (name == "RMSNORM_QUANT_2") return rmsnorm(true);
         if (name == "HTU") return htu();
         // GEMM_DEMUX, SILU_MUX, SILU_DEMUX: routing only.
         return [](Exec&, const Phase&, Io& io) {
@@ -224,18 +224,25 @@ struct FunctionalDatapath::Impl {
         };
     }
 
-    Kernel rmsnorm1() {
-        auto buf = std::make_shared<std::vector<int32_t>>(D);
+    // RMSNORM_QUANT_1 / _2: the first pass keeps the tiles, the second normalises the whole
+    // vector and emits it tile by tile, quantized (or raw, into the HTU).
+    Kernel rmsnorm(bool second) {
+        const int n = second ? Di : D;
+        auto buf = std::make_shared<std::vector<int32_t>>(n);
         auto out = std::make_shared<std::vector<int64_t>>();
-        return [this, buf, out](Exec& e, const Phase& ph, Io& io) {
+        return [this, second, n, buf, out](Exec& e, const Phase& ph, Io& io) {
             const int64_t k = e.iter;
             if (ph.name == "sum_squares") {
                 for (int i = 0; i < 8; ++i) (*buf)[8 * k + i] = static_cast<int32_t>(io.in[0][0].v[i]);
                 return;
             }
             if (k == 0)
-                *out = golden::rms_norm(buf->data(), D, m.luts.rsqrt1, L(e.layer).norm1_weight.data(), "rmsnorm1 sum of squares");
-            io.out[0].push_back(quantized(&(*out)[8 * k], abits, "rmsnorm1 output"));
+                *out = second ? golden::rms_norm(buf->data(), n, m.luts.rsqrt2, L(e.layer).norm2_weight.data(), "rmsnorm2 sum of squares")
+                              : golden::rms_norm(buf->data(), n, m.luts.rsqrt1, L(e.layer).norm1_weight.data(), "rmsnorm1 sum of squares");
+            if (second && d.htu_enabled)
+                io.out[0].push_back(Token{std::vector<int64_t>(out->begin() + 8 * k, out->begin() + 8 * k + 8), {}});
+            else
+                io.out[0].push_back(quantized(&(*out)[8 * k], abits, second ? "rmsnorm2 output" : "rmsnorm1 output"));
         };
     }
 
@@ -599,25 +606,6 @@ struct FunctionalDatapath::Impl {
             for (int i = 0; i < 8; ++i)
                 t.v.push_back(shifted_product(y.v[i], z.v[i], y.s[0] + z.s[0], kYzShift, kProductBits, "y*z"));
             io.out[0].push_back(t);
-        };
-    }
-
-    Kernel rmsnorm2() {
-        auto buf = std::make_shared<std::vector<int32_t>>(Di);
-        auto out = std::make_shared<std::vector<int64_t>>();
-        return [this, buf, out](Exec& e, const Phase& ph, Io& io) {
-            const int64_t k = e.iter;
-            if (ph.name == "sum_squares") {
-                for (int i = 0; i < 8; ++i) (*buf)[8 * k + i] = static_cast<int32_t>(io.in[0][0].v[i]);
-                return;
-            }
-            if (k == 0)
-                *out = golden::rms_norm(buf->data(), Di, m.luts.rsqrt2, L(e.layer).norm2_weight.data(), "rmsnorm2 sum of squares");
-            if (d.htu_enabled) {
-                io.out[0].push_back(Token{std::vector<int64_t>(out->begin() + 8 * k, out->begin() + 8 * k + 8), {}});
-            } else {
-                io.out[0].push_back(quantized(&(*out)[8 * k], abits, "rmsnorm2 output"));
-            }
         };
     }
 
