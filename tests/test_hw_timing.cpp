@@ -151,3 +151,28 @@ TEST_CASE("event-driven model equals a cycle-by-cycle simulation: stream memory 
     check_event_driven_equals_stepped(
         "mamba2-tiny", {"platform.memory.fidelity=stream", "design.state_residency=on_chip", "design.htu.enabled=true"}, 2);
 }
+
+TEST_CASE("stream memory port: row-state latencies and the released producer's loop pattern within 1 % of command level", "[hw][memory]") {
+    // 256-beat loops, each issued when the previous one's data has passed the port (the released
+    // producer's sequential loops), with uneven gaps as GEMM back-pressure makes them.
+    Cycle end[2];
+    for (int f = 0; f < 2; ++f) {
+        const HardwareConfig hw = vck190({f ? "platform.memory.fidelity=stream" : "platform.memory.fidelity=command"});
+        MemoryPort port(hw.platform, hw.design, 32);
+        if (f) {
+            CHECK(port.row_latency_ns(false, 0) < port.row_latency_ns(false, 1));
+            CHECK(port.row_latency_ns(false, 1) < port.row_latency_ns(false, 2));
+        }
+        Cycle t = 0;
+        uint64_t addr = 96;  // not 4 KB aligned, as the layers' weight regions
+        for (int k = 0; k < 3000; ++k) {
+            const BurstCompletion a = port.read_burst(addr, 126, t);
+            const BurstCompletion b = port.read_burst(addr + 126 * 32, 2, t + 1);
+            t = std::max({a.last, b.last, a.first + 255}) + 3 + (k % 7) * 97;
+            addr += 8192;
+        }
+        end[f] = t;
+    }
+    INFO("command " << end[0] << " stream " << end[1]);
+    CHECK(double(end[1]) == Approx(double(end[0])).epsilon(0.01));
+}

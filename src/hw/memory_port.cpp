@@ -18,8 +18,7 @@ constexpr int kControllerWindow = 32;
 constexpr long kCalibrationAccesses = 1L << 20;
 // Non-HBM memories interleave consecutive 256-byte blocks over their channels [A], as membench.
 constexpr uint64_t kInterleaveBytes = 256;
-// Stream calibration of the latency after a gap: loops replayed at command level.
-constexpr int kCalibrationLoops = 257;
+
 }  // namespace
 
 MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& design, int beat_bytes)
@@ -36,10 +35,10 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
     access_bytes_ = spec.org.bytes_per_access();
     refresh_interval_ns_ = spec.t.refi * spec.t.tck_ns;
     refresh_ns_ = spec.t.rfc * spec.t.tck_ns;
-    next_refresh_ns_ = refresh_interval_ns_;
     // HBM2: each AXI master reaches its own pseudo-channel; other memories share all channels.
     const int n = kind_ == "hbm2" ? masters_ : platform.memory.channels;
     for (int c = 0; c < n; ++c) channels_.emplace_back(spec);
+    channel_free_ns_.assign(n, 0.0);
     if (fidelity_ == "stream") {
         for (int w = 0; w < 2; ++w) {
             const mem::StreamEstimate e =
@@ -48,24 +47,32 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
             // The converged rate includes refresh; the closed form below places refreshes
             // explicitly, so it takes the rate between refreshes.
             const double refresh_share = double(spec.t.rfc) / double(spec.t.refi);
-            ns_per_byte_[w] = per_channel / n * (1.0 - refresh_share);
+            ns_per_byte_[w] = per_channel * (1.0 - refresh_share);  // one channel's data bus
         }
-        // Latency of a request after a gap in the stream, measured at command level on the
-        // producer's own pattern: loops of loop_bytes issued one after the other's end (the
-        // median, so that refreshes, placed explicitly, are not counted twice).
-        const int64_t loop_bytes = int64_t{design.axi.burst_beats} * beat_bytes;
+        // Latency of one access after an idle gap, measured on a fresh command-level controller,
+        // for the three row states the stream closed form tells apart: the row open (hit), the
+        // bank closed (miss, as after a refresh) and another row open (conflict).
         for (int w = 0; w < 2; ++w) {
-            std::vector<double> latency;
-            double t = 0;
-            for (int k = 0; k < kCalibrationLoops; ++k) {
-                const auto [first, last] = command_level(static_cast<uint64_t>(k * loop_bytes), loop_bytes, t, w == 1);
-                latency.push_back(first - t);
-                t = std::max(last, t + loop_bytes * axi_ns_per_byte_);
+            mem::DramController c(spec);
+            const long gap = 64;
+            const uint64_t a0 = 0;
+            long t = gap;
+            latency_ns_[w][kRowMiss] = (c.access(a0, w == 1, t) - t) * spec.t.tck_ns;
+            t = c.access(a0 + spec.org.bytes_per_access(), w == 1, t) + gap;  // settle
+            latency_ns_[w][kRowHit] = (c.access(a0 + 2 * spec.org.bytes_per_access(), w == 1, t) - t) * spec.t.tck_ns;
+            const mem::DecodedAddress d0 = c.decode(a0);
+            uint64_t other = spec.org.row_bytes();
+            while (true) {
+                const mem::DecodedAddress d = c.decode(other);
+                if (d.bank_group == d0.bank_group && d.bank == d0.bank && d.row != d0.row) break;
+                other += spec.org.bytes_per_access();
             }
-            std::nth_element(latency.begin(), latency.begin() + latency.size() / 2, latency.end());
-            idle_latency_ns_[w] = latency[latency.size() / 2];
-            channels_.assign(n, mem::DramController(spec));  // start the run on fresh channels
+            t = c.access(a0 + 3 * spec.org.bytes_per_access(), w == 1, t) + gap;
+            latency_ns_[w][kRowConflict] = (c.access(other, w == 1, t) - t) * spec.t.tck_ns;
+            idle_latency_ns_[w] = latency_ns_[w][kRowMiss];
         }
+        open_row_.assign(n, std::vector<int>(spec.org.banks(), -1));
+        channel_refresh_epoch_.assign(n, 0);
         stats_ = {};
     }
 }
@@ -161,32 +168,64 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
     return {first * spec.t.tck_ns, done * spec.t.tck_ns};
 }
 
+// The stream closed form, per channel: the burst's data is cut as the command level cuts it
+// (256-byte interleave blocks, or each pseudo-channel's share); a channel's block follows the
+// previous one on that channel's bus without a gap, or starts one idle latency after the request
+// (that latency includes the first access's own transfer). All-bank refreshes sit every tREFI,
+// tRFC long, on every channel (as the controllers issue them): a block that would start inside
+// one waits for its end, one that spans the start of one is stretched by it.
+std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t bytes, double issue_ns, bool write) {
+    const double npb = ns_per_byte_[write];
+    const double t_access = access_bytes_ * npb;
+    double first = 1e300, last = issue_ns;
+    const int bpg = channels_.front().spec().org.banks_per_group;
+    auto block = [&](int c, double blk, uint64_t local) {
+        // The row state of the block's bank decides the latency after an idle gap; all-bank
+        // refresh closes every row.
+        const mem::DecodedAddress da = channels_[c].decode(local);
+        const int b = da.bank_group * bpg + da.bank;
+        const long epoch = static_cast<long>(std::floor(std::max(issue_ns, channel_free_ns_[c]) / refresh_interval_ns_));
+        if (epoch != channel_refresh_epoch_[c]) {
+            std::fill(open_row_[c].begin(), open_row_[c].end(), -1);
+            channel_refresh_epoch_[c] = epoch;
+        }
+        const int state = open_row_[c][b] == da.row ? kRowHit : open_row_[c][b] < 0 ? kRowMiss : kRowConflict;
+        open_row_[c][b] = da.row;
+        double start = std::max(issue_ns + latency_ns_[write][state] - t_access, channel_free_ns_[c]);
+        const double k = std::floor(start / refresh_interval_ns_);
+        if (k >= 1 && start < k * refresh_interval_ns_ + refresh_ns_) start = k * refresh_interval_ns_ + refresh_ns_;
+        double end = start + blk * npb, data = start + t_access;
+        const double next = (std::floor(start / refresh_interval_ns_) + 1) * refresh_interval_ns_;
+        if (end > next) {
+            end += refresh_ns_;
+            if (data > next) data += refresh_ns_;
+        }
+        channel_free_ns_[c] = end;
+        first = std::min(first, data);
+        last = std::max(last, end);
+    };
+    const int n = static_cast<int>(channels_.size());
+    if (kind_ == "hbm2") {
+        for (int c = 0; c < n; ++c) block(c, std::max<double>(access_bytes_, double(bytes) / n), address / static_cast<uint64_t>(n));
+    } else {
+        for (int64_t off = 0; off < bytes;) {
+            const uint64_t a = address + static_cast<uint64_t>(off);
+            const int64_t in_block = static_cast<int64_t>(kInterleaveBytes - a % kInterleaveBytes);
+            const int64_t len = std::min(in_block, bytes - off);
+            const uint64_t local = (a / kInterleaveBytes / n) * kInterleaveBytes + a % kInterleaveBytes;
+            block(static_cast<int>((a / kInterleaveBytes) % n), double(len), local);
+            off += len;
+        }
+    }
+    return {first, last};
+}
+
 BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool write) {
     const int64_t bytes = int64_t{beats} * beat_bytes_;
     const double issue_ns = static_cast<double>(issue) * cycle_ns_;
     double first_ns, last_ns;
     if (fidelity_ == "stream") {
-        // All-bank refresh every tREFI, tRFC long, on every channel at once (as the command-level
-        // controllers do): a burst that would start during one waits for its end; one that
-        // overlaps the start of one is stretched by it.
-        // The data of a burst follows the previous burst's on the bus without a gap, or starts
-        // one idle latency after the request (that latency includes the first access's own
-        // transfer, t_access).
-        const double t_access = access_bytes_ * static_cast<double>(channels_.size()) * ns_per_byte_[write];
-        double start_ns = std::max(issue_ns + idle_latency_ns_[write] - t_access, bus_free_ns_);
-        while (start_ns >= next_refresh_ns_ + refresh_ns_) next_refresh_ns_ += refresh_interval_ns_;
-        if (start_ns >= next_refresh_ns_) {
-            start_ns = next_refresh_ns_ + refresh_ns_;
-            next_refresh_ns_ += refresh_interval_ns_;
-        }
-        first_ns = start_ns + t_access;
-        last_ns = start_ns + bytes * ns_per_byte_[write];
-        if (last_ns > next_refresh_ns_) {
-            first_ns = first_ns > next_refresh_ns_ ? first_ns + refresh_ns_ : first_ns;
-            last_ns += refresh_ns_;
-            next_refresh_ns_ += refresh_interval_ns_;
-        }
-        bus_free_ns_ = last_ns;
+        std::tie(first_ns, last_ns) = stream_level(address, bytes, issue_ns, write);
     } else {
         std::tie(first_ns, last_ns) = command_level(address, bytes, issue_ns, write);
     }

@@ -37,6 +37,8 @@ public:
     double peak_gbps() const;  // min(DRAM, AXI, NoC)
     // stream fidelity: the calibrated figures
     double idle_latency_ns(bool write) const { return idle_latency_ns_[write]; }
+    // stream fidelity: latency of an access after an idle gap; row_state 0 hit, 1 miss, 2 conflict
+    double row_latency_ns(bool write, int row_state) const { return latency_ns_[write][row_state]; }
     double sustained_gbps(bool write) const { return 1.0 / ns_per_byte_[write]; }
     const MemoryPortStats& stats() const;
     // DRAM energy over `elapsed_ns` (mem/dram_energy.h): from the controllers' command counts at
@@ -52,6 +54,7 @@ private:
     BurstCompletion burst(uint64_t address, int beats, Cycle issue, bool write);
     // DRAM completion of the first and of the last access of a burst, ns.
     std::pair<double, double> command_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
+    std::pair<double, double> stream_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
     std::string fidelity_, preset_, kind_;
     double cycle_ns_;
     int beat_bytes_, masters_;
@@ -59,8 +62,13 @@ private:
     double axi_ns_per_byte_;
     std::vector<mem::DramController> channels_;
     double idle_latency_ns_[2] = {0, 0}, ns_per_byte_[2] = {0, 0};
-    double bus_free_ns_ = 0, noc_free_ns_ = 0;
-    double refresh_interval_ns_ = 0, refresh_ns_ = 0, next_refresh_ns_ = 0;
+    std::vector<double> channel_free_ns_;  // stream fidelity: each channel's data bus
+    enum RowState { kRowHit, kRowMiss, kRowConflict };
+    double latency_ns_[2][3] = {};             // [write][row state]
+    std::vector<std::vector<int>> open_row_;   // [channel][bank], -1 closed
+    std::vector<long> channel_refresh_epoch_;
+    double noc_free_ns_ = 0;
+    double refresh_interval_ns_ = 0, refresh_ns_ = 0;
     double access_bytes_ = 0;
     mutable MemoryPortStats stats_;
     std::vector<std::vector<mem::DramController::Request>> scratch_;
