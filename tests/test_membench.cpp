@@ -104,5 +104,9 @@ TEST_CASE("DRAM energy: per-command energies from the published currents, times 
     DramEnergyTable h = energy_table(dram_preset("HBM2_DRAMSYS"));
     CHECK(h.rd_pj == Approx(3.9 * 256));
     CHECK_FALSE(h.unknown.empty());
-    CHECK_FALSE(energy_table(dram_preset("LPDDR4_3200")).unknown.empty());
+    CHECK_FALSE(energy_table(dram_preset("DDR4_3200")).unknown.empty());
+    // LPDDR4-3200: both rails; a 32-byte read = (1.8 V x 0 + 1.1 V x 245 mA) x 8 cycles x 0.625 ns.
+    DramEnergyTable lp = energy_table(dram_preset("LPDDR4_3200"));
+    CHECK(lp.rd_pj == Approx(1.1 * (275.0 - 30.0) * 8 * 0.625));
+    CHECK(lp.unknown.empty());
 }

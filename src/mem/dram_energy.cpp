@@ -24,10 +24,34 @@ DramEnergyTable ddr4_2400(const DramSpec& s) {
     return e;
 }
 
+// DRAMSys JEDEC_8Gb_LPDDR4-3200_16bit.json (mempowerspec): two supplies, VDD1 1.8 V and VDD2
+// 1.1 V; per rail IDD0 3.5 / 45.0, IDD2N 2.0 / 27.0, IDD3N 2.25 / 30.0, IDD4R 2.25 / 275.0,
+// IDD4W 2.25 / 210.0, IDD5 (refresh) 10.0 / 90.0 mA; one x16 device per 16-bit channel. The same
+// DRAMPower-style formulas, summed over the rails; VDDQ (I/O) not included.
+DramEnergyTable lpddr4_3200(const DramSpec& s) {
+    struct Rail {
+        double v, idd0, idd2n, idd3n, idd4r, idd4w, idd5;
+    };
+    const Rail rails[] = {{1.8, 3.5, 2.0, 2.25, 2.25, 2.25, 10.0}, {1.1, 45.0, 27.0, 30.0, 275.0, 210.0, 90.0}};
+    const double tck = s.t.tck_ns;
+    DramEnergyTable e;
+    for (const Rail& r : rails) {
+        e.act_pre_pj += r.v * (r.idd0 * s.t.rc - (r.idd3n * s.t.ras + r.idd2n * (s.t.rc - s.t.ras))) * tck;
+        e.rd_pj += r.v * (r.idd4r - r.idd3n) * s.t.burst_cycles * tck;
+        e.wr_pj += r.v * (r.idd4w - r.idd3n) * s.t.burst_cycles * tck;
+        e.ref_pj += r.v * (r.idd5 - r.idd3n) * s.t.rfc * tck;
+        e.background_mw += r.v * r.idd3n;
+    }
+    e.source = "[R] DRAMSys LPDDR4-3200 (8 Gb x16) IDD values, both rails, DRAMPower-style formulas; core only "
+               "(no VDDQ I/O)";
+    return e;
+}
+
 }  // namespace
 
 DramEnergyTable energy_table(const DramSpec& spec) {
     if (spec.name == "DDR4_2400") return ddr4_2400(spec);
+    if (spec.name == "LPDDR4_3200") return lpddr4_3200(spec);
     DramEnergyTable e;
     if (spec.family == "hbm2") {
         // 3.9 pJ/bit for HBM2 data transfers [U: commonly cited, consistent with O'Connor et al.,
