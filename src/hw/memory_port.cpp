@@ -69,7 +69,6 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
             }
             t = c.access(a0 + 3 * spec.org.bytes_per_access(), w == 1, t) + gap;
             latency_ns_[w][kRowConflict] = (c.access(other, w == 1, t) - t) * spec.t.tck_ns;
-            idle_latency_ns_[w] = latency_ns_[w][kRowMiss];
         }
         open_row_.assign(n, std::vector<int>(spec.org.banks(), -1));
         channel_refresh_epoch_.assign(n, 0);

@@ -2,9 +2,9 @@
 // there is one, and the DRAM channels behind them. Given an AXI burst and the cycle it is issued
 // (accelerator clock), it returns the cycle the burst completes. Two fidelities
 // (memory.fidelity): "command" serves every DRAM access through the command-level controllers
-// (mem/dram_controller.h); "stream" uses a closed form calibrated once per run from the
-// command-level model: completion = max(issue + idle latency, previous completion + bytes x
-// sustained ns per byte).
+// (mem/dram_controller.h); "stream" uses a closed form per channel calibrated once per run
+// from the command-level model (sustained rate, latency by row state, refreshes every tREFI;
+// see stream_level and docs/memory.md).
 #pragma once
 #include <memory>
 #include <string>
@@ -36,10 +36,9 @@ public:
     int dram_channels() const { return static_cast<int>(channels_.size()); }
     double peak_gbps() const;  // min(DRAM, AXI, NoC)
     // stream fidelity: the calibrated figures
-    double idle_latency_ns(bool write) const { return idle_latency_ns_[write]; }
     // stream fidelity: latency of an access after an idle gap; row_state 0 hit, 1 miss, 2 conflict
     double row_latency_ns(bool write, int row_state) const { return latency_ns_[write][row_state]; }
-    double sustained_gbps(bool write) const { return 1.0 / ns_per_byte_[write]; }
+    double sustained_gbps(bool write) const { return double(channels_.size()) / ns_per_byte_[write]; }
     const MemoryPortStats& stats() const;
     // DRAM energy over `elapsed_ns` (mem/dram_energy.h): from the controllers' command counts at
     // command fidelity; at stream fidelity from counts implied by the bytes moved (one access per
@@ -61,7 +60,7 @@ private:
     double noc_latency_ns_, noc_ns_per_byte_;
     double axi_ns_per_byte_;
     std::vector<mem::DramController> channels_;
-    double idle_latency_ns_[2] = {0, 0}, ns_per_byte_[2] = {0, 0};
+    double ns_per_byte_[2] = {0, 0};  // one channel's data bus, between refreshes
     std::vector<double> channel_free_ns_;  // stream fidelity: each channel's data bus
     enum RowState { kRowHit, kRowMiss, kRowConflict };
     double latency_ns_[2][3] = {};             // [write][row state]
