@@ -16,6 +16,7 @@ namespace {
 void check_against_golden(const WeightSource& source, Rotation rotation, const std::vector<std::string>& sets, int tokens) {
     HardwareConfig hw = load_hardware_config(find_config("vck190"), sets);
     QuantSpec spec;
+    spec.precision = parse_precision(hw.design.precision);
     spec.rotation = rotation;
     spec.reorder = hw.design.reorder;
     const QuantizedModel qm = quantize_model(source, spec);
@@ -51,6 +52,11 @@ TEST_CASE("functional datapath equals the golden model bit for bit: natural in_p
 TEST_CASE("functional datapath equals the golden model bit for bit: online Hadamard on the HTU", "[hw][functional]") {
     auto source = open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
     check_against_golden(*source, Rotation::OfflineOnline, {"design.htu.enabled=true"}, 2);
+}
+
+TEST_CASE("functional datapath equals the golden model bit for bit: W8A8 on an 8 x 4 MMU", "[hw][functional]") {
+    auto source = open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
+    check_against_golden(*source, Rotation::Offline, {"design.precision=w8a8", "design.mmu.output_lanes=4"}, 2);
 }
 
 TEST_CASE("functional datapath equals the golden model bit for bit: synthetic mamba2-130m over 3 tokens", "[hw][functional]") {

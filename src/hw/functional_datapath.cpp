@@ -78,8 +78,13 @@ struct FunctionalDatapath::Impl {
         const ModelCard& c = m.card;
         D = c.d_model, Di = c.d_inner(), N = c.d_state, H = c.nheads(), P = c.headdim, CD = c.conv_dim();
         abits = m.spec.gemm_bits();
-        if (m.spec.precision != Precision::W4A4 || d.mmu.input_lanes != 8 || d.mmu.output_lanes != 8 || d.axi.masters != 1)
-            throw InputError("--functional: only the released W4A4 datapath (8 x 8 MMU, one AXI master) is modelled with data");
+        const bool w4 = m.spec.precision == Precision::W4A4;
+        if (d.mmu.input_lanes != 8 || d.mmu.output_lanes != (w4 ? 8 : 4) || d.axi.masters != 1)
+            throw InputError(fmt::format("--functional: with data, lmsim models one AXI master and an MMU of 8 inputs x {} "
+                                         "outputs for {} (one 256-bit weight beat per tile)",
+                                         w4 ? 8 : 4, w4 ? "W4A4" : "W8A8"));
+        if (m.spec.precision != (d.precision == "w8a8" ? Precision::W8A8 : Precision::W4A4))
+            throw InputError("--functional: the quantized model's precision differs from design.precision");
         if (m.spec.reorder != d.reorder)
             throw InputError(fmt::format("--functional: the model's in_proj rows are {} but design.reorder is {}",
                                          m.spec.reorder ? "reordered" : "in natural order", d.reorder));
@@ -131,17 +136,18 @@ struct FunctionalDatapath::Impl {
         const PackedWeights& w = in ? L(layer).in_proj : L(layer).out_proj;
         const int64_t jj = in ? j : j - sh.in_proj_iterations;
         const int64_t inputs = in ? sh.in_proj_input_tokens : sh.out_proj_input_tokens;
+        const int rows = d.mmu.output_lanes;
         const int o = static_cast<int>(jj / inputs), i = static_cast<int>(jj % inputs);
         Token t;
-        t.v.resize(64);
-        t.s.resize(16);
+        t.v.resize(static_cast<std::size_t>(rows) * 8);
+        t.s.resize(2 * static_cast<std::size_t>(rows));
         const int grp = 8 * i / kWeightGroup;
-        for (int r = 0; r < 8; ++r) {
-            const int row = 8 * o + r;
+        for (int r = 0; r < rows; ++r) {
+            const int row = rows * o + r;
             for (int c = 0; c < 8; ++c) t.v[r * 8 + c] = row < w.rows ? w.value(row, 8 * i + c) : 0;
             const std::size_t si = static_cast<std::size_t>(row) * w.groups() + grp;
             t.s[r] = row < w.rows ? w.s1[si] : 0;
-            t.s[8 + r] = row < w.rows ? w.s2[si] : 0;
+            t.s[rows + r] = row < w.rows ? w.s2[si] : 0;
         }
         return t;
     }
@@ -174,12 +180,16 @@ struct FunctionalDatapath::Impl {
         if (name == "RMSNORM_QUANT_2") return rmsnorm(true);
         if (name == "HTU") return htu();
         // GEMM_DEMUX, SILU_MUX, SILU_DEMUX: routing only.
+        // (A tile made of several narrower MMU outputs is their concatenation.)
         return [](Exec&, const Phase&, Io& io) {
-            const Token* t = nullptr;
+            Token t;
             for (auto& v : io.in)
-                if (!v.empty()) t = &v.front();
+                for (const Token& x : v) {
+                    t.v.insert(t.v.end(), x.v.begin(), x.v.end());
+                    t.s.insert(t.s.end(), x.s.begin(), x.s.end());
+                }
             for (std::size_t a = 0; a < io.out.size(); ++a)
-                if (io.out_fired[a]) io.out[a].push_back(*t);
+                if (io.out_fired[a]) io.out[a].push_back(t);
         };
     }
 
@@ -269,23 +279,24 @@ struct FunctionalDatapath::Impl {
             const int64_t i = io.in_iter % inputs;
             const char* what = in ? "in_proj accumulator" : "out_proj accumulator";
             const int acc_bits = m.spec.gemm_acc_bits();
+            const int rows = d.mmu.output_lanes;
             if (i == 0) std::fill(acc->begin(), acc->end(), 0), std::fill(dot->begin(), dot->end(), 0);
-            for (int r = 0; r < 8; ++r) {
+            for (int r = 0; r < rows; ++r) {
                 int64_t s = 0;
                 for (int c = 0; c < 8; ++c) s += w.v[r * 8 + c] * shl(x.v[c], x.s[0]);
                 (*dot)[r] += s;
             }
             // End of a 128-input weight group: scale by (2^s1 + 2^s2) and accumulate.
             if ((i + 1) % (kWeightGroup / 8) == 0 || i == inputs - 1)
-                for (int r = 0; r < 8; ++r) {
-                    (*acc)[r] += (*dot)[r] * ((int64_t{1} << w.s[r]) + (int64_t{1} << w.s[8 + r]));
+                for (int r = 0; r < rows; ++r) {
+                    (*acc)[r] += (*dot)[r] * ((int64_t{1} << w.s[r]) + (int64_t{1} << w.s[rows + r]));
                     if (abs64((*acc)[r]) > max_signed(acc_bits)) throw_range(what, (*acc)[r], acc_bits);
                     (*dot)[r] = 0;
                 }
             if (io.out_fired[0]) {
                 Token t;
                 const int shift = in ? m.spec.in_proj_shift() : m.spec.out_proj_shift();
-                for (int r = 0; r < 8; ++r) {
+                for (int r = 0; r < rows; ++r) {
                     int64_t y = (*acc)[r] >> shift;
                     check_range(y, kActivationBits, what);
                     t.v.push_back(y);
