@@ -39,6 +39,19 @@ TEST_CASE("U280 HBM2: one pseudo-channel about 13-14 GB/s; random 32-byte reads 
     CHECK(rnd.latency_min_ns < seq.latency_min_ns);
 }
 
+TEST_CASE("U280 HBM2 idle latency: DRAM timing plus the controller/PHY latency lands near Shuhai's", "[mem][membench]") {
+    // Random 32-byte reads on one pseudo-channel: the fastest is a closed-page access, which
+    // Shuhai reports (as recalled, [U]) at 55 cycles of 450 MHz = 122 ns.
+    MembenchSpec s;
+    s.pattern = "random";
+    s.burst_bytes = 32;
+    s.bursts_per_port = 2000;
+    MembenchResult r = run_membench(u280(), s);
+    INFO("min latency " << r.latency_min_ns);
+    CHECK(r.latency_min_ns > 110);
+    CHECK(r.latency_min_ns < 135);
+}
+
 TEST_CASE("one DDR4-2400 x64 channel stays under 19.2 GB/s", "[mem][membench]") {
     MemorySystemConfig m = u280();
     m.kind = "ddr4";

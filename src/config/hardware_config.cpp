@@ -152,7 +152,7 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.static_power_w = p.get_number_or("static_power_w", 0, 0, 1000);
     JsonObject m = p.get_object("memory");
     m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
-                          "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns",
+                          "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",
                           "noc_bandwidth_gbps", "secondary", "fidelity", "sources"});
     c.memory.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
     c.memory.channels = static_cast<int>(m.get_int("channels", 1, 1024));
@@ -162,6 +162,7 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.memory.axi_port_width_bits = static_cast<int>(m.get_int("axi_port_width_bits", 32, 1024));
     c.memory.axi_clock_mhz = m.get_number("axi_clock_mhz", 1, 2000);
     c.memory.noc_latency_ns = m.get_number_or("noc_latency_ns", 0, 0, 10000);
+    c.memory.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
     c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
     c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "stream"});
     return c;

@@ -31,6 +31,8 @@ struct MemorySystemConfig {
     int axi_port_width_bits = 0;
     double axi_clock_mhz = 0;
     double noc_latency_ns = 0;    // Versal NoC (0 where there is none)
+    // Memory controller, PHY and AXI path beyond the DRAM's own timing (added to every burst).
+    double controller_latency_ns = 0;
     double noc_bandwidth_gbps = 0;
     std::string fidelity = "command";  // "command" | "stream" (src/mem/stream_model.h)
     double peak_gbps() const { return channels * channel_width_bits / 8.0 * data_rate_mtps / 1000.0; }

@@ -28,7 +28,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
       cycle_ns_(1000.0 / design.clock_mhz),
       beat_bytes_(beat_bytes),
       masters_(design.axi.masters),
-      noc_latency_ns_(platform.memory.noc_latency_ns),
+      noc_latency_ns_(platform.memory.noc_latency_ns + platform.memory.controller_latency_ns),
       noc_ns_per_byte_(platform.memory.noc_bandwidth_gbps > 0 ? 1.0 / platform.memory.noc_bandwidth_gbps : 0),
       axi_ns_per_byte_(cycle_ns_ / beat_bytes) {
     const mem::DramSpec spec = mem::dram_preset(preset_);
@@ -57,18 +57,20 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
             const long gap = 64;
             const uint64_t a0 = 0;
             long t = gap;
-            latency_ns_[w][kRowMiss] = (c.access(a0, w == 1, t) - t) * spec.t.tck_ns;
-            t = c.access(a0 + spec.org.bytes_per_access(), w == 1, t) + gap;  // settle
-            latency_ns_[w][kRowHit] = (c.access(a0 + 2 * spec.org.bytes_per_access(), w == 1, t) - t) * spec.t.tck_ns;
+            // Addresses in the bank of a0: another column of its row, and another row.
             const mem::DecodedAddress d0 = c.decode(a0);
-            uint64_t other = spec.org.row_bytes();
-            while (true) {
-                const mem::DecodedAddress d = c.decode(other);
-                if (d.bank_group == d0.bank_group && d.bank == d0.bank && d.row != d0.row) break;
-                other += spec.org.bytes_per_access();
-            }
-            t = c.access(a0 + 3 * spec.org.bytes_per_access(), w == 1, t) + gap;
-            latency_ns_[w][kRowConflict] = (c.access(other, w == 1, t) - t) * spec.t.tck_ns;
+            auto find = [&](bool same_row) {
+                for (uint64_t a = spec.org.bytes_per_access();; a += spec.org.bytes_per_access()) {
+                    const mem::DecodedAddress d = c.decode(a);
+                    if (d.bank_group == d0.bank_group && d.bank == d0.bank && (d.row == d0.row) == same_row) return a;
+                }
+            };
+            const uint64_t same_row = find(true), other_row = find(false);
+            latency_ns_[w][kRowMiss] = (c.access(a0, w == 1, t) - t) * spec.t.tck_ns;
+            t = c.access(a0, w == 1, t) + gap;  // settle
+            latency_ns_[w][kRowHit] = (c.access(same_row, w == 1, t) - t) * spec.t.tck_ns;
+            t = c.access(same_row, w == 1, t) + gap;
+            latency_ns_[w][kRowConflict] = (c.access(other_row, w == 1, t) - t) * spec.t.tck_ns;
         }
         open_row_.assign(n, std::vector<int>(spec.org.banks(), -1));
         channel_refresh_epoch_.assign(n, 0);

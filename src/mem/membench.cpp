@@ -99,7 +99,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                 // The port streams the burst's beats one per AXI cycle from its first data on (and
                 // after the previous burst's); the Versal NoC adds its latency to every burst (0
                 // where there is none).
-                const double noc = memory.noc_latency_ns;
+                const double noc = memory.noc_latency_ns + memory.controller_latency_ns;
                 const double first = std::max(dram_first[k - k0] + noc, last_done);
                 done[k] = std::max(dram_done[k - k0] + noc, first + beats * axi_ns_per_beat);
                 last_done = done[k];
