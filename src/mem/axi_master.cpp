@@ -22,9 +22,11 @@ std::vector<AxiBurst> split_axi_bursts(uint64_t address, uint64_t length, unsign
     return out;
 }
 
-AxiMaster::AxiMaster(sc_core::sc_module_name name, unsigned beat_bytes, unsigned burst_beats, int outstanding)
-    : sc_core::sc_module(name), socket("socket"), beat_bytes_(beat_bytes), burst_beats_(burst_beats),
+AxiMaster::AxiMaster(sc_core::sc_module_name name, unsigned beat_bytes, unsigned burst_beats, int outstanding,
+                     Coding coding)
+    : sc_core::sc_module(name), socket("socket"), coding_(coding), beat_bytes_(beat_bytes), burst_beats_(burst_beats),
       scratch_(static_cast<std::size_t>(beat_bytes) * burst_beats) {
+    socket.register_nb_transport_bw(this, &AxiMaster::nb_transport_bw);
     for (int dir = 0; dir < 2; ++dir)
         for (int i = 0; i < outstanding; ++i)
             sc_core::sc_spawn([this, dir] { slot(dir == 1); }, sc_core::sc_gen_unique_name(dir ? "wr_slot" : "rd_slot"));
@@ -56,12 +58,33 @@ void AxiMaster::slot(bool write) {
         t.set_byte_enable_ptr(nullptr);
         t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        socket->b_transport(t, delay);
+        if (coding_ == Coding::LooselyTimed) {
+            socket->b_transport(t, delay);
+            wait(delay);
+        } else {
+            sc_core::sc_event response;
+            awaiting_response_[&t] = &response;
+            tlm::tlm_phase phase = tlm::BEGIN_REQ;
+            const tlm::tlm_sync_enum s = socket->nb_transport_fw(t, phase, delay);
+            if (s == tlm::TLM_COMPLETED) wait(delay);  // the target answered at once
+            else wait(response);                      // BEGIN_RESP on the backward path
+            awaiting_response_.erase(&t);
+        }
         ++bursts_;
-        wait(delay);
         --in_flight_[dir];
         if (--*job.remaining == 0 && job.done) job.done->notify(sc_core::SC_ZERO_TIME);
     }
+}
+
+tlm::tlm_sync_enum AxiMaster::nb_transport_bw(tlm::tlm_generic_payload& t, tlm::tlm_phase& phase,
+                                              sc_core::sc_time& delay) {
+    if (phase == tlm::BEGIN_RESP) {
+        auto it = awaiting_response_.find(&t);
+        if (it != awaiting_response_.end()) it->second->notify(delay);
+        phase = tlm::END_RESP;
+        return tlm::TLM_COMPLETED;
+    }
+    return tlm::TLM_ACCEPTED;  // END_REQ: the request was taken
 }
 
 }  // namespace lmsim::mem

@@ -6,8 +6,9 @@
 // controller, starting no earlier than sc_time_stamp() + delay, and returns in `delay` the time
 // until the last data beat. No temporal decoupling is applied inside the target, so the
 // annotated completion times are the command model's. Reads return what was written (a sparse
-// backing store), so the functional datapath can run through it. nb_transport (AT phases) is
-// not implemented yet.
+// backing store). Approximately-timed initiators (nb_transport, BEGIN_REQ ... BEGIN_RESP) are
+// served through simple_target_socket's b/nb conversion: the request is accepted at once
+// (END_REQ) and BEGIN_RESP comes at the same completion time (tests/test_axi_master.cpp).
 #pragma once
 #include <systemc>
 #include <tlm>
