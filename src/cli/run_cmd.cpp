@@ -60,6 +60,14 @@ void run_simulation(const RunArgs& a) {
     const ModelCard card = source ? source->card() : find_model_card(a.model);
     std::vector<int32_t> prompt = a.prompt.empty() ? std::vector<int32_t>{} : parse_token_list(a.prompt, "--prompt");
     const int prompt_len = prompt.empty() ? a.prompt_len : static_cast<int>(prompt.size());
+    // Functional mode: the quantization that goes with the design, checked before anything runs.
+    QuantSpec spec;
+    if (a.functional) {
+        spec.precision = parse_precision(hw.design.precision);
+        spec.rotation = parse_rotation(a.rotation.empty() ? (hw.design.htu_enabled ? "offline+online" : "offline") : a.rotation);
+        spec.reorder = hw.design.reorder;
+        hw::FunctionalDatapath::check_design(spec, hw.design);
+    }
     const ResourceReport resources = estimate_resources(hw, card);
     hw::SimulationOptions options;
     options.tokens = prompt_len + a.tokens;
@@ -73,10 +81,6 @@ void run_simulation(const RunArgs& a) {
     nlohmann::json functional;
     if (a.functional) {
         const auto f0 = std::chrono::steady_clock::now();
-        QuantSpec spec;
-        spec.precision = parse_precision(hw.design.precision);
-        spec.rotation = parse_rotation(a.rotation.empty() ? (hw.design.htu_enabled ? "offline+online" : "offline") : a.rotation);
-        spec.reorder = hw.design.reorder;
         const QuantizedModel qm = quantize_model(*source, spec);
         hw::FunctionalDatapath datapath(hw::build_lightmamba_graph(card, hw.design), qm, hw.design);
         IntModel golden(qm);

@@ -78,20 +78,7 @@ struct FunctionalDatapath::Impl {
         const ModelCard& c = m.card;
         D = c.d_model, Di = c.d_inner(), N = c.d_state, H = c.nheads(), P = c.headdim, CD = c.conv_dim();
         abits = m.spec.gemm_bits();
-        const bool w4 = m.spec.precision == Precision::W4A4;
-        if (d.mmu.input_lanes != 8 || d.mmu.output_lanes != (w4 ? 8 : 4) || d.axi.masters != 1)
-            throw InputError(fmt::format("--functional: with data, lmsim models one AXI master and an MMU of 8 inputs x {} "
-                                         "outputs for {} (one 256-bit weight beat per tile)",
-                                         w4 ? 8 : 4, w4 ? "W4A4" : "W8A8"));
-        if (m.spec.precision != (d.precision == "w8a8" ? Precision::W8A8 : Precision::W4A4))
-            throw InputError("--functional: the quantized model's precision differs from design.precision");
-        if (m.spec.reorder != d.reorder)
-            throw InputError(fmt::format("--functional: the model's in_proj rows are {} but design.reorder is {}",
-                                         m.spec.reorder ? "reordered" : "in natural order", d.reorder));
-        if (d.state_residency != "dram")
-            throw InputError("--functional: the SSM state is modelled through DRAM only (design.state_residency=dram)");
-        if ((m.spec.rotation == Rotation::OfflineOnline) != d.htu_enabled)
-            throw InputError("--functional: the online Hadamard of the quantized model needs design.htu.enabled=true, and only then");
+        FunctionalDatapath::check_design(m.spec, d);
         q.resize(g.fifos.size());
         for (int k = 0; k < sh.bc_tiles + sh.d_inner_tiles; ++k)
             conv_channel.push_back(d.reorder ? (k < sh.bc_tiles ? Di + 8 * k : 8 * (k - sh.bc_tiles)) : 8 * k);
@@ -729,6 +716,23 @@ struct FunctionalDatapath::Impl {
         return y;
     }
 };
+
+void FunctionalDatapath::check_design(const QuantSpec& spec, const DesignConfig& d) {
+    const bool w4 = spec.precision == Precision::W4A4;
+    if (d.mmu.input_lanes != 8 || d.mmu.output_lanes != (w4 ? 8 : 4) || d.axi.masters != 1)
+        throw InputError(fmt::format("--functional: with data, lmsim models one AXI master and an MMU of 8 inputs x {} "
+                                     "outputs for {} (one 256-bit weight beat per tile)",
+                                     w4 ? 8 : 4, w4 ? "W4A4" : "W8A8"));
+    if (spec.precision != (d.precision == "w8a8" ? Precision::W8A8 : Precision::W4A4))
+        throw InputError("--functional: the quantized model's precision differs from design.precision");
+    if (spec.reorder != d.reorder)
+        throw InputError(fmt::format("--functional: the model's in_proj rows are {} but design.reorder is {}",
+                                     spec.reorder ? "reordered" : "in natural order", d.reorder));
+    if (d.state_residency != "dram")
+        throw InputError("--functional: the SSM state is modelled through DRAM only (design.state_residency=dram)");
+    if ((spec.rotation == Rotation::OfflineOnline) != d.htu_enabled)
+        throw InputError("--functional: the online Hadamard of the quantized model needs design.htu.enabled=true, and only then");
+}
 
 FunctionalDatapath::FunctionalDatapath(const DataflowGraph& graph, const QuantizedModel& model, const DesignConfig& design)
     : impl_(std::make_unique<Impl>(graph, model, design)) {}

@@ -29,6 +29,8 @@ public:
     // Throws InputError when the design and the quantized model disagree (reorder, online
     // Hadamard vs HTU, W8A8, MMU shape). `model` must outlive the datapath; the graph is copied.
     FunctionalDatapath(const DataflowGraph& graph, const QuantizedModel& model, const DesignConfig& design);
+    // The same checks, before anything is quantized or simulated.
+    static void check_design(const QuantSpec& spec, const DesignConfig& design);
     ~FunctionalDatapath();
 
     // One decode step: the embedded token (Q.10) in, the residual after the last layer out;
