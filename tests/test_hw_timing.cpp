@@ -33,7 +33,7 @@ void check_event_driven_equals_stepped(const std::string& model, const std::vect
     Accelerator top("top", graph, hw.platform, hw.design, options);
     const SimulationResult sim = top.run();
 
-    MemoryPort memory(hw.platform, hw.design, hw.design.axi.masters * hw.design.axi.width_bits / 8);
+    MemoryPort memory(hw.platform, hw.design, producer_params(hw.design).beat_bytes);
     const SteppedResult ref = step_cycles(graph, tokens, kManagerRestartCycles, &memory, producer_params(hw.design));
     REQUIRE_FALSE(ref.deadlock);
     REQUIRE(sim.token_end_cycles == ref.token_end_cycles);

@@ -72,7 +72,8 @@ void run_simulation(const RunArgs& a) {
     hw::SimulationOptions options;
     options.tokens = prompt_len + a.tokens;
     const auto t0 = std::chrono::steady_clock::now();
-    hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
+    const hw::DataflowGraph graph = hw::build_lightmamba_graph(card, hw.design);
+    hw::Accelerator top("lightmamba", graph, hw.platform, hw.design, options);
     const hw::SimulationResult sim = top.run();
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -82,7 +83,7 @@ void run_simulation(const RunArgs& a) {
     if (a.functional) {
         const auto f0 = std::chrono::steady_clock::now();
         const QuantizedModel qm = quantize_model(*source, spec);
-        hw::FunctionalDatapath datapath(hw::build_lightmamba_graph(card, hw.design), qm, hw.design);
+        hw::FunctionalDatapath datapath(graph, qm, hw.design);
         IntModel golden(qm);
         std::vector<int32_t> ids;
         for (int k = 0; k < prompt_len; ++k)

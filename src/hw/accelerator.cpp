@@ -126,9 +126,8 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
         fifos_.emplace_back(f.name, f.depth, graph_.block(f.producer).depth_cycles, f.port_slack);
     data_written_ = std::vector<sc_event>(fifos_.size());
     space_freed_ = std::vector<sc_event>(fifos_.size());
-    const int beat_bytes = design.axi.masters * design.axi.width_bits / 8;
-    memory_ = std::make_unique<MemoryPort>(platform, design, beat_bytes);
     const ProducerParams producer = producer_params(design);
+    memory_ = std::make_unique<MemoryPort>(platform, design, producer.beat_bytes);
     triggers_ = {0};
     controller_ = std::make_unique<Controller>("controller", *this);
     for (const BlockProgram& b : graph_.blocks) {

@@ -39,12 +39,6 @@ int64_t BlockProgram::isolated_latency_cycles(int layer, int layers) const {
     return c;
 }
 
-int DataflowGraph::fifo_index(const std::string& name) const {
-    for (std::size_t i = 0; i < fifos.size(); ++i)
-        if (fifos[i].name == name) return static_cast<int>(i);
-    throw std::out_of_range("no FIFO named " + name);
-}
-
 const BlockProgram& DataflowGraph::block(const std::string& name) const {
     for (const BlockProgram& b : blocks)
         if (b.name == name) return b;
@@ -158,7 +152,6 @@ bool BlockRunner::begin_invocation() {
     in_invocation_ = true;
     ++counters_.invocations;
     counters_.invocation_start.push_back(invocation_start_);
-    if (counters_.first_start == kNever) counters_.first_start = invocation_start_;
     return true;
 }
 
@@ -197,8 +190,6 @@ bool BlockRunner::enter_phase() {
                 bursts_.clear();
                 cur_burst_ = 0;
                 next_issue_ = 0;
-                // The producer's FSM enters a phase's loop when the previous one has finished.
-                issue_lower_ = phase_lower_;
                 for (const ProducerBurst& b : producer_bursts(p, layer_ % layers_, producer_))
                     bursts_.push_back({b.first_beat, b.beats, b.address});
             }
@@ -314,7 +305,9 @@ BlockRunner::Status BlockRunner::loop_iteration(int* blocked) {
 
 void BlockRunner::issue_read_burst(std::size_t b) {
     Burst& burst = bursts_[b];
-    Cycle issue = std::max(issue_lower_, last_issue_ == kNever ? kNever : last_issue_ + 1);  // one AR per cycle
+    // The producer's FSM enters a phase's loop when the previous one has finished (phase_lower_);
+    // one AR per cycle.
+    Cycle issue = std::max(phase_lower_, last_issue_ == kNever ? kNever : last_issue_ + 1);
     if (producer_.sequential_loops && burst.first_beat % producer_.loop_beats == 0) {
         // A new loop: after the previous loop's last beat left the read buffer.
         const int64_t prev = routed_base_ + burst.first_beat - 1;
@@ -327,7 +320,6 @@ void BlockRunner::issue_read_burst(std::size_t b) {
     const int64_t global_last = routed_base_ + burst.first_beat + burst.beats - 1;
     const int64_t need = global_last - producer_.read_buffer_beats;
     if (need >= 0) issue = std::max(issue, routed_[need & (static_cast<int64_t>(routed_.size()) - 1)] + 1);
-    burst.issue = issue;
     const BurstCompletion c = memory_->read_burst(burst.address, burst.beats, issue);
     burst.first = c.first;
     burst.done = c.last;
@@ -379,8 +371,7 @@ BlockRunner::Status BlockRunner::mem_write_beat(int* blocked) {
     for (int c = 0; c < count; ++c) src.pop(t);
     if (iter_ == b.first_beat + b.beats - 1) {
         // The burst goes out once its last beat is in the write buffer [A].
-        b.issue = t + 1;
-        b.done = memory_->write_burst(b.address, b.beats, b.issue).last;
+        b.done = memory_->write_burst(b.address, b.beats, t + 1).last;
         write_done_.push_back(b.done);
         memory_busy_until_ = std::max(memory_busy_until_, b.done);
         ++counters_.bursts;

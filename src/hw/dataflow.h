@@ -82,7 +82,6 @@ struct DataflowGraph {
     std::vector<FifoSpec> fifos;
     std::vector<BlockProgram> blocks;
     int layers = 1;
-    int fifo_index(const std::string& name) const;  // throws std::out_of_range
     const BlockProgram& block(const std::string& name) const;
 };
 
@@ -153,7 +152,7 @@ public:
 struct BlockCounters {
     int64_t busy_cycles = 0, stall_in_cycles = 0, stall_out_cycles = 0;
     int64_t iterations = 0, invocations = 0;
-    Cycle first_start = kNever, last_end = 0;
+    Cycle last_end = 0;
     std::vector<Cycle> invocation_start, invocation_end;  // per invocation (token x layers + layer)
     // memory master only
     int64_t bytes_read = 0, bytes_written = 0, bursts = 0;
@@ -256,11 +255,11 @@ private:
         int64_t first_beat;
         int beats;
         uint64_t address;
-        Cycle issue = kNever, first = kNever, done = kNever;
+        Cycle first = kNever, done = kNever;
     };
     std::vector<Burst> bursts_;
     std::size_t cur_burst_ = 0, next_issue_ = 0;
-    Cycle issue_lower_ = 0, last_issue_ = kNever, last_arrival_ = kNever, memory_busy_until_ = 0;
+    Cycle last_issue_ = kNever, last_arrival_ = kNever, memory_busy_until_ = 0;
     std::vector<Cycle> read_done_, write_done_;  // completion of every burst, in issue order
     std::vector<Cycle> routed_;  // route cycle of the producer's read beats (ring, buffer credit)
     int64_t routed_count_ = 0, routed_base_ = 0;

@@ -306,7 +306,6 @@ struct FunctionalDatapath::Impl {
         };
         auto st = std::make_shared<S>();
         return [this, st](Exec& e, const Phase& ph, Io& io) {
-            const int tiles = sh.bc_tiles + sh.d_inner_tiles;
             if (ph.name == "load") {
                 if (e.iter == 0) {
                     st->state.clear();
@@ -332,7 +331,6 @@ struct FunctionalDatapath::Impl {
             if (ph.name == "shift_last_tile") return;
             const int64_t tile = st->tap / 4, dd = st->tap % 4;
             ++st->tap;
-            (void)tiles;
             const Token& w = st->weights[tile];
             Token t;
             if (dd < 3) {

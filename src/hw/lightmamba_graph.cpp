@@ -66,6 +66,11 @@ const std::map<std::string, int>& known_depths() {
     return d;
 }
 
+int reported_or_default_depth(const std::string& block) {
+    auto it = known_depths().find(block);
+    return it == known_depths().end() ? kDefaultDepth : it->second;
+}
+
 }  // namespace
 
 int64_t published_hls_latency(const std::string& block) {
@@ -164,10 +169,9 @@ const std::map<std::string, BlockTimingDefaults>& derived_timing() {
             // What the loops don't explain is pipeline fill: one loop's depth for a single-loop
             // block; spread over the loops (each drains before the next starts) otherwise.
             const int64_t rest = std::max<int64_t>(0, hls - loops);
-            auto kd = known_depths().find(b.name);
             BlockTimingDefaults t;
-            t.depth_cycles = kd != known_depths().end() ? kd->second
-                                                         : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
+            t.depth_cycles = known_depths().count(b.name) ? reported_or_default_depth(b.name)
+                                                          : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
             t.overhead_cycles = static_cast<int>(std::max<int64_t>(0, rest - t.depth_cycles));
             o[b.name] = t;
         }
@@ -554,8 +558,7 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
     // ---- Timing parameters: depth from the reports, overhead = HLS latency - loop cycles -------
     const std::map<std::string, BlockTimingDefaults>& defaults = derived_timing();
     for (BlockProgram& b : g.blocks) {
-        auto kd = known_depths().find(b.name);
-        b.depth_cycles = kd == known_depths().end() ? kDefaultDepth : kd->second;
+        b.depth_cycles = reported_or_default_depth(b.name);
         b.overhead_cycles = 0;
         b.hls_latency_cycles = published_hls_latency(b.name);
         auto dt = defaults.find(b.name);

@@ -16,8 +16,6 @@ constexpr int kControllerWindow = 32;
 // Stream calibration: DRAM accesses simulated at command level per direction (the stream model
 // stops early once the rate has converged).
 constexpr long kCalibrationAccesses = 1L << 20;
-// Non-HBM memories interleave consecutive 256-byte blocks over their channels [A], as membench.
-constexpr uint64_t kInterleaveBytes = 256;
 
 }  // namespace
 
@@ -150,16 +148,13 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
             for (int64_t off = 0; off < share; off += access) per[c].push_back({local + off, write, arrival});
     } else {
         for (int64_t off = 0; off < bytes; off += access) {
-            const uint64_t a = address + static_cast<uint64_t>(off);
-            const int c = static_cast<int>((a / kInterleaveBytes) % n);
-            const uint64_t local = (a / kInterleaveBytes / n) * kInterleaveBytes + a % kInterleaveBytes;
-            per[c].push_back({local, write, arrival});
+            const mem::ChannelAddress ca = mem::interleave_channels(address + static_cast<uint64_t>(off), n);
+            per[ca.channel].push_back({ca.local, write, arrival});
         }
     }
     long done = arrival, first = -1;
     for (int c = 0; c < n; ++c) {
         if (per[c].empty()) continue;
-        stats_.dram_accesses += static_cast<int64_t>(per[c].size());
         const std::vector<long> t = channels_[c].serve(per[c], kControllerWindow);
         for (long x : t) {
             done = std::max(done, x);
@@ -211,10 +206,10 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
     } else {
         for (int64_t off = 0; off < bytes;) {
             const uint64_t a = address + static_cast<uint64_t>(off);
-            const int64_t in_block = static_cast<int64_t>(kInterleaveBytes - a % kInterleaveBytes);
+            const int64_t in_block = static_cast<int64_t>(mem::kChannelInterleaveBytes - a % mem::kChannelInterleaveBytes);
             const int64_t len = std::min(in_block, bytes - off);
-            const uint64_t local = (a / kInterleaveBytes / n) * kInterleaveBytes + a % kInterleaveBytes;
-            block(static_cast<int>((a / kInterleaveBytes) % n), double(len), local);
+            const mem::ChannelAddress ca = mem::interleave_channels(a, n);
+            block(ca.channel, double(len), ca.local);
             off += len;
         }
     }

@@ -18,7 +18,6 @@ namespace lmsim::hw {
 
 struct MemoryPortStats {
     int64_t read_bytes = 0, write_bytes = 0, read_bursts = 0, write_bursts = 0;
-    int64_t dram_accesses = 0;
     mem::ChannelStats dram;  // summed over channels (command fidelity only)
 };
 
@@ -35,10 +34,8 @@ public:
     const std::string& preset() const { return preset_; }
     int dram_channels() const { return static_cast<int>(channels_.size()); }
     double peak_gbps() const;  // min(DRAM, AXI, NoC)
-    // stream fidelity: the calibrated figures
     // stream fidelity: latency of an access after an idle gap; row_state 0 hit, 1 miss, 2 conflict
     double row_latency_ns(bool write, int row_state) const { return latency_ns_[write][row_state]; }
-    double sustained_gbps(bool write) const { return double(channels_.size()) / ns_per_byte_[write]; }
     const MemoryPortStats& stats() const;
     // DRAM energy over `elapsed_ns` (mem/dram_energy.h): from the controllers' command counts at
     // command fidelity; at stream fidelity from counts implied by the bytes moved (one access per

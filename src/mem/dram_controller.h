@@ -15,6 +15,20 @@
 
 namespace lmsim::mem {
 
+// A platform address space spread over several DRAM channels: consecutive 256-byte blocks go to
+// consecutive channels [A: NoC/DDRMC interleaving granule, not published for the VCK190]. Used by
+// membench and by the accelerator's memory port.
+constexpr uint64_t kChannelInterleaveBytes = 256;
+struct ChannelAddress {
+    int channel;
+    uint64_t local;  // address inside that channel
+};
+inline ChannelAddress interleave_channels(uint64_t address, int channels) {
+    const uint64_t block = address / kChannelInterleaveBytes;
+    return {static_cast<int>(block % static_cast<uint64_t>(channels)),
+            (block / static_cast<uint64_t>(channels)) * kChannelInterleaveBytes + address % kChannelInterleaveBytes};
+}
+
 // Address bits from least significant: byte offset within a burst, then the fields in the
 // order given (e.g. "BgCoBaRo": bank group, column, bank, row — consecutive bursts rotate over
 // bank groups first, the mapping that lets a stream use tCCD_S).

@@ -44,10 +44,9 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
         throw InputError(fmt::format("--channels {}: the platform's {} memory has {} ports", b.channels, memory.kind, memory.axi_ports));
 
     // HBM2: each port reaches its own pseudo-channel. Other kinds: every port shares the
-    // platform's DRAM channels, interleaved every 256 bytes [A: NoC/DDRMC interleaving].
+    // platform's DRAM channels, interleaved (interleave_channels).
     const bool hbm = memory.kind == "hbm2";
     const int dram_channels = hbm ? b.channels : memory.channels;
-    const long interleave = 256;
     std::vector<DramController> ctrl;
     for (int c = 0; c < dram_channels; ++c) ctrl.emplace_back(spec);
     const double axi_ns_per_beat = 1000.0 / memory.axi_clock_mhz;
@@ -77,8 +76,9 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                                        : static_cast<uint64_t>(k * stride) % span;
                 for (long off = 0; off < b.burst_bytes; off += access) {
                     uint64_t a = base + static_cast<uint64_t>(off);
-                    int ch = hbm ? p : static_cast<int>((a / interleave) % dram_channels);
-                    uint64_t local = hbm ? a : (a / interleave / dram_channels) * interleave + a % interleave;
+                    const ChannelAddress ca = hbm ? ChannelAddress{p, a} : interleave_channels(a, dram_channels);
+                    const int ch = ca.channel;
+                    const uint64_t local = ca.local;
                     per[ch].push_back({local, false, static_cast<long>(std::ceil(issue / spec.t.tck_ns))});
                     owner[ch].push_back(k);
                 }
