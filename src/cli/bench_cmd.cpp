@@ -10,7 +10,10 @@
 #include "golden/float_model.h"
 #include "hw/accelerator.h"
 #include "hw/lightmamba_graph.h"
+#include "hw/memory_port.h"
 #include "golden/int_model.h"
+#include "mem/membench.h"
+#include "mem/stream_model.h"
 #include "model/ptq.h"
 
 namespace lmsim::cli {
@@ -99,6 +102,91 @@ void run_bench_run(const BenchRunArgs& a) {
     fmt::print("  peak resident memory:    {:.3f} GB\n", peak_rss_bytes() / 1e9);
 }
 
+struct BenchMemoryArgs {
+    std::string config = "vck190";
+    std::vector<std::string> sets;
+    std::string model = "mamba2-2.7b";
+    int layers = 4;
+};
+
+// Speed of the memory models (issue 4 targets: command level >= 5 M DRAM bursts per wall second on
+// one core; stream fidelity >= 100x faster than command level on the weight stream, completion
+// times within 1 %). The weight stream is the released producer's own traffic: every burst of a
+// timing run of `layers` layers is recorded, then replayed open loop (each burst at its recorded
+// issue cycle) on a fresh memory port of each fidelity.
+void run_bench_memory(const BenchMemoryArgs& a) {
+    if (a.layers < 1) throw InputError("--layers must be >= 1");
+    const std::string config = find_config(a.config);
+    const HardwareConfig hw = load_hardware_config(config, a.sets);
+    ModelCard card = find_model_card(a.model);
+    card.n_layer = std::min(card.n_layer, a.layers);
+    hw::SimulationOptions options;
+    options.record_memory_requests = true;
+    hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
+    const std::vector<hw::BurstRequest> requests = top.run().memory_requests;
+    int64_t bytes = 0;
+    for (const auto& r : requests) bytes += int64_t{r.beats} * hw::producer_params(hw.design).beat_bytes;
+    fmt::print("bench memory: {} on {}, the weight producer's traffic of {} x {} layer(s): {} bursts, {:.1f} MB\n",
+               hw.design.name, hw.platform.name, card.name, card.n_layer, requests.size(), bytes / 1e6);
+
+    struct Timed {
+        std::vector<hw::BurstCompletion> done;
+        double setup_s, replay_s;
+        int64_t dram_accesses;
+        std::string preset;
+    };
+    auto replay = [&](const std::string& fidelity) {
+        std::vector<std::string> sets = a.sets;
+        sets.push_back("platform.memory.fidelity=" + fidelity);
+        const HardwareConfig h = load_hardware_config(config, sets);
+        const auto t0 = std::chrono::steady_clock::now();
+        hw::MemoryPort port(h.platform, h.design, hw::producer_params(h.design).beat_bytes);
+        const auto t1 = std::chrono::steady_clock::now();
+        Timed t;
+        t.done = hw::replay_requests(port, requests);
+        const auto t2 = std::chrono::steady_clock::now();
+        t.setup_s = std::chrono::duration<double>(t1 - t0).count();
+        t.replay_s = std::chrono::duration<double>(t2 - t1).count();
+        t.dram_accesses = port.stats().dram.reads + port.stats().dram.writes;
+        t.preset = port.preset();
+        return t;
+    };
+    const Timed cmd = replay("command"), str = replay("stream");
+    double worst = 0, sum = 0;
+    hw::Cycle last_cmd = 0, last_str = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const double d = std::fabs(double(str.done[i].last - cmd.done[i].last));
+        const double span = double(cmd.done[i].last - requests[i].issue);
+        worst = std::max(worst, d / span);
+        sum += d / span;
+        last_cmd = std::max(last_cmd, cmd.done[i].last);
+        last_str = std::max(last_str, str.done[i].last);
+    }
+    fmt::print("  command level ({}): {:.3f} s wall, {:.1f} M DRAM accesses, {:.1f} M DRAM bursts per wall second (one core)\n",
+               cmd.preset, cmd.replay_s, cmd.dram_accesses / 1e6, cmd.dram_accesses / 1e6 / cmd.replay_s);
+    fmt::print("  stream:               {:.4f} s wall ({:.2f} s calibration at start-up, once per run), "
+               "{:.0f}x faster than command level\n",
+               str.replay_s, str.setup_s, cmd.replay_s / str.replay_s);
+    fmt::print("  agreement:            last completion {:+.3f} %, per burst (issue to last beat) mean {:.2f} %, worst {:.1f} %\n",
+               100.0 * (double(last_str) - double(last_cmd)) / double(last_cmd), 100 * sum / requests.size(), 100 * worst);
+
+    // The DRAM-level stream estimate (mem/stream_model.h) on a whole token's weight stream.
+    const mem::DramSpec spec = mem::dram_preset(cmd.preset);
+    const long accesses = static_cast<long>(bytes / spec.org.bytes_per_access() * find_model_card(a.model).n_layer / card.n_layer);
+    const auto t0 = std::chrono::steady_clock::now();
+    const long exact = mem::command_level_stream(spec, {}, 0, accesses, false, 32);
+    const auto t1 = std::chrono::steady_clock::now();
+    const mem::StreamEstimate est = mem::estimate_sequential_stream(spec, {}, 0, accesses, false, 32);
+    const auto t2 = std::chrono::steady_clock::now();
+    const double exact_s = std::chrono::duration<double>(t1 - t0).count();
+    const double est_s = std::chrono::duration<double>(t2 - t1).count();
+    fmt::print("  one channel, a whole token's weight stream ({:.1f} M sequential accesses): command level {:.2f} s "
+               "({:.1f} M/s), converged-rate estimate {:.3f} s ({:.0f}x), {:+.3f} %\n",
+               accesses / 1e6, exact_s, accesses / 1e6 / exact_s, est_s, exact_s / est_s,
+               100.0 * double(est.end_cycle - exact) / double(exact));
+    fmt::print("  peak resident memory: {:.3f} GB\n", peak_rss_bytes() / 1e9);
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -118,6 +206,13 @@ void add_bench_command(CLI::App& app) {
     runb->add_option("--model", rargs->model, "model card")->capture_default_str();
     runb->add_option("--tokens", rargs->tokens, "tokens to simulate")->capture_default_str();
     runb->callback([rargs] { run_bench_run(*rargs); });
+    auto margs = std::make_shared<BenchMemoryArgs>();
+    CLI::App* memb = bench->add_subcommand("memory", "speed of the memory models on the weight producer's traffic");
+    memb->add_option("config", margs->config, "design config")->capture_default_str();
+    memb->add_option("--set", margs->sets, "override a config value: path=value");
+    memb->add_option("--model", margs->model, "model card")->capture_default_str();
+    memb->add_option("--layers", margs->layers, "layers of traffic to record and replay")->capture_default_str();
+    memb->callback([margs] { run_bench_memory(*margs); });
 }
 
 }  // namespace lmsim::cli

@@ -128,6 +128,7 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
     space_freed_ = std::vector<sc_event>(fifos_.size());
     const ProducerParams producer = producer_params(design);
     memory_ = std::make_unique<MemoryPort>(platform, design, producer.beat_bytes);
+    memory_->record_requests(options_.record_memory_requests);
     triggers_ = {0};
     controller_ = std::make_unique<Controller>("controller", *this);
     for (const BlockProgram& b : graph_.blocks) {
@@ -219,6 +220,7 @@ SimulationResult Accelerator::run() {
     r.memory_preset = memory_->preset();
     r.memory_peak_gbps = memory_->peak_gbps();
     r.memory_energy = memory_->energy(static_cast<double>(r.total_cycles) * cycle_ns_);
+    r.memory_requests = memory_->take_requests();
     return r;
 }
 

@@ -35,6 +35,7 @@ struct SimulationOptions {
     int position = 0;             // POS of the first token
     Cycle host_gap_cycles = 0;    // host work between tokens (embedding, polling) [A: not modelled]
     int64_t batch_iterations = 1 << 16;  // iterations a block evaluates before it yields
+    bool record_memory_requests = false;  // keep every burst in SimulationResult::memory_requests
 };
 
 struct BlockReport {
@@ -60,6 +61,7 @@ struct SimulationResult {
     std::vector<BlockReport> blocks;
     std::vector<FifoReport> fifos;
     MemoryPortStats memory;
+    std::vector<BurstRequest> memory_requests;  // with SimulationOptions::record_memory_requests
     std::string memory_fidelity, memory_preset;
     double memory_peak_gbps = 0;
     MemoryPort::Energy memory_energy;

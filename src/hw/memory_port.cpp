@@ -71,6 +71,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
             latency_ns_[w][kRowConflict] = (c.access(other_row, w == 1, t) - t) * spec.t.tck_ns;
         }
         open_row_.assign(n, std::vector<int>(spec.org.banks(), -1));
+        same_row_span_ = channels_.front().same_row_span_bytes();
         channel_refresh_epoch_.assign(n, 0);
         stats_ = {};
     }
@@ -175,18 +176,17 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
     const double t_access = access_bytes_ * npb;
     double first = 1e300, last = issue_ns;
     const int bpg = channels_.front().spec().org.banks_per_group;
-    auto block = [&](int c, double blk, uint64_t local) {
+    // One block of `blk` bytes on channel c, in bank b and row `row` (of its first access).
+    auto block = [&](int c, double blk, int b, int row) {
         // The row state of the block's bank decides the latency after an idle gap; all-bank
         // refresh closes every row.
-        const mem::DecodedAddress da = channels_[c].decode(local);
-        const int b = da.bank_group * bpg + da.bank;
         const long epoch = static_cast<long>(std::floor(std::max(issue_ns, channel_free_ns_[c]) / refresh_interval_ns_));
         if (epoch != channel_refresh_epoch_[c]) {
             std::fill(open_row_[c].begin(), open_row_[c].end(), -1);
             channel_refresh_epoch_[c] = epoch;
         }
-        const int state = open_row_[c][b] == da.row ? kRowHit : open_row_[c][b] < 0 ? kRowMiss : kRowConflict;
-        open_row_[c][b] = da.row;
+        const int state = open_row_[c][b] == row ? kRowHit : open_row_[c][b] < 0 ? kRowMiss : kRowConflict;
+        open_row_[c][b] = row;
         double start = std::max(issue_ns + latency_ns_[write][state] - t_access, channel_free_ns_[c]);
         const double k = std::floor(start / refresh_interval_ns_);
         if (k >= 1 && start < k * refresh_interval_ns_ + refresh_ns_) start = k * refresh_interval_ns_ + refresh_ns_;
@@ -195,21 +195,59 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
         if (end > next) {
             end += refresh_ns_;
             if (data > next) data += refresh_ns_;
+            // The block resumes after the refresh: its own row is open again, every other closed
+            // (what the blocks after the refresh would leave, one by one).
+            std::fill(open_row_[c].begin(), open_row_[c].end(), -1);
+            open_row_[c][b] = row;
+            channel_refresh_epoch_[c] = static_cast<long>(std::floor(end / refresh_interval_ns_));
         }
         channel_free_ns_[c] = end;
         first = std::min(first, data);
         last = std::max(last, end);
     };
+    auto bank_row = [&](int c, uint64_t local) {
+        const mem::DecodedAddress da = channels_[c].decode(local);
+        return std::pair<int, int>{da.bank_group * bpg + da.bank, da.row};
+    };
     const int n = static_cast<int>(channels_.size());
     if (kind_ == "hbm2") {
-        for (int c = 0; c < n; ++c) block(c, std::max<double>(access_bytes_, double(bytes) / n), address / static_cast<uint64_t>(n));
+        for (int c = 0; c < n; ++c) {
+            const auto [b, row] = bank_row(c, address / static_cast<uint64_t>(n));
+            block(c, std::max<double>(access_bytes_, double(bytes) / n), b, row);
+        }
+    } else if (same_row_span_ >= mem::kChannelInterleaveBytes) {
+        // A burst's bytes on one channel are one contiguous range of its local addresses (the
+        // 256-byte blocks k, k + n, k + 2n, ...). Blocks that continue each other in one bank
+        // and row follow each other on the channel's bus without a gap, so the range is served
+        // in pieces, one per aligned same-row region (same_row_span_bytes): it times exactly as
+        // the blocks one by one, at a cost per channel instead of per block.
+        const uint64_t I = mem::kChannelInterleaveBytes, un = static_cast<uint64_t>(n);
+        const uint64_t end_addr = address + static_cast<uint64_t>(bytes);
+        const uint64_t k0 = address / I, k1 = (end_addr - 1) / I;
+        for (int c = 0; c < n; ++c) {
+            const uint64_t uc = static_cast<uint64_t>(c);
+            const uint64_t kf = k0 + (uc + un - k0 % un) % un;  // first block of channel c
+            if (kf > k1) continue;
+            const uint64_t kl = k1 - (k1 % un + un - uc) % un;  // last block of channel c
+            const uint64_t lo = mem::interleave_channels(std::max(address, kf * I), n).local;
+            const uint64_t hi = mem::interleave_channels(std::min(end_addr, (kl + 1) * I) - 1, n).local + 1;
+            for (uint64_t p = lo; p < hi;) {
+                const uint64_t q = std::min(hi, (p / same_row_span_ + 1) * same_row_span_);
+                const auto [b, row] = bank_row(c, p);
+                block(c, double(q - p), b, row);
+                p = q;
+            }
+        }
     } else {
+        // Rows narrower than the interleave block: block by block, each timed by the bank and
+        // row of its first access.
         for (int64_t off = 0; off < bytes;) {
             const uint64_t a = address + static_cast<uint64_t>(off);
             const int64_t in_block = static_cast<int64_t>(mem::kChannelInterleaveBytes - a % mem::kChannelInterleaveBytes);
             const int64_t len = std::min(in_block, bytes - off);
             const mem::ChannelAddress ca = mem::interleave_channels(a, n);
-            block(ca.channel, double(len), ca.local);
+            const auto [b, row] = bank_row(ca.channel, ca.local);
+            block(ca.channel, double(len), b, row);
             off += len;
         }
     }
@@ -218,6 +256,7 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
 
 BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool write) {
     const int64_t bytes = int64_t{beats} * beat_bytes_;
+    if (recording_) requests_.push_back({address, beats, issue, write});
     const double issue_ns = static_cast<double>(issue) * cycle_ns_;
     double first_ns, last_ns;
     if (fidelity_ == "stream") {
@@ -242,6 +281,14 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
     BurstCompletion c{cycles(first_ns), cycles(last_ns)};
     if (write) c.first = c.last;
     return c;
+}
+
+std::vector<BurstCompletion> replay_requests(MemoryPort& port, const std::vector<BurstRequest>& requests) {
+    std::vector<BurstCompletion> done;
+    done.reserve(requests.size());
+    for (const BurstRequest& r : requests)
+        done.push_back(r.write ? port.write_burst(r.address, r.beats, r.issue) : port.read_burst(r.address, r.beats, r.issue));
+    return done;
 }
 
 BurstCompletion MemoryPort::read_burst(uint64_t address, int beats, Cycle issue) { return burst(address, beats, issue, false); }

@@ -21,6 +21,14 @@ struct MemoryPortStats {
     mem::ChannelStats dram;  // summed over channels (command fidelity only)
 };
 
+// One burst as the producer asked for it (for replaying a run's traffic: lmsim bench memory).
+struct BurstRequest {
+    uint64_t address;
+    int beats;
+    Cycle issue;
+    bool write;
+};
+
 class MemoryPort : public BurstTiming {
 public:
     // beat_bytes: bytes of one producer beat over all masters together.
@@ -37,6 +45,10 @@ public:
     // stream fidelity: latency of an access after an idle gap; row_state 0 hit, 1 miss, 2 conflict
     double row_latency_ns(bool write, int row_state) const { return latency_ns_[write][row_state]; }
     const MemoryPortStats& stats() const;
+    // Every burst asked for, in call order, when recording is on.
+    void record_requests(bool on) { recording_ = on; }
+    const std::vector<BurstRequest>& requests() const { return requests_; }
+    std::vector<BurstRequest> take_requests() { return std::move(requests_); }
     // DRAM energy over `elapsed_ns` (mem/dram_energy.h): from the controllers' command counts at
     // command fidelity; at stream fidelity from counts implied by the bytes moved (one access per
     // burst-size chunk, one ACT/PRE per row of a sequential stream, one REF per tREFI).
@@ -68,6 +80,13 @@ private:
     double access_bytes_ = 0;
     mutable MemoryPortStats stats_;
     std::vector<std::vector<mem::DramController::Request>> scratch_;
+    uint64_t same_row_span_ = 0;  // stream fidelity: see DramController::same_row_span_bytes
+    bool recording_ = false;
+    std::vector<BurstRequest> requests_;
 };
+
+// Replays recorded bursts open loop (each at its recorded issue cycle) on `port`; returns each
+// burst's completion. Used to time the fidelities on a real run's traffic (lmsim bench memory).
+std::vector<BurstCompletion> replay_requests(MemoryPort& port, const std::vector<BurstRequest>& requests);
 
 }  // namespace lmsim::hw

@@ -40,10 +40,29 @@ DramController::DramController(const DramSpec& spec, AddressMapping mapping)
         else fields_.push_back({3, spec_.org.rows});
     }
     offset_bits_ = log2_exact(spec_.org.bytes_per_access());
+    pow2_fields_ = (1 << offset_bits_) == spec_.org.bytes_per_access();
+    int shift = offset_bits_;
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+        const int bits = log2_exact(fields_[i].size);
+        pow2_fields_ = pow2_fields_ && (1 << bits) == fields_[i].size;
+        shifts_[i] = shift;
+        masks_[i] = fields_[i].size - 1;
+        shift += bits;
+    }
 }
 
 DecodedAddress DramController::decode(uint64_t address) const {
     DecodedAddress d;
+    if (pow2_fields_) {
+        int v[4];
+        // Each field wraps at its size, as the division below does (the row field too).
+        for (int i = 0; i < 4; ++i) v[fields_[i].id] = static_cast<int>((address >> shifts_[i]) & static_cast<uint64_t>(masks_[i]));
+        d.bank_group = v[0];
+        d.column = v[1];
+        d.bank = v[2];
+        d.row = v[3];
+        return d;
+    }
     uint64_t a = address >> offset_bits_;
     for (const Field& f : fields_) {
         const int v = static_cast<int>(a % static_cast<uint64_t>(f.size));
@@ -51,6 +70,16 @@ DecodedAddress DramController::decode(uint64_t address) const {
         (f.id == 0 ? d.bank_group : f.id == 1 ? d.column : f.id == 2 ? d.bank : d.row) = v;
     }
     return d;
+}
+
+uint64_t DramController::same_row_span_bytes() const {
+    uint64_t span = static_cast<uint64_t>(spec_.org.bytes_per_access());
+    for (const Field& f : fields_) {
+        if (f.size == 1) continue;
+        if (f.id != 1) break;  // not the column
+        span *= static_cast<uint64_t>(f.size);
+    }
+    return span;
 }
 
 long DramController::not_before(Command c, int bank) const {

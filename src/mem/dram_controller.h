@@ -56,6 +56,10 @@ public:
     DramController(const DramSpec& spec, AddressMapping mapping = {});
 
     DecodedAddress decode(uint64_t address) const;
+    // The size of the aligned address regions whose accesses all fall in one bank and row: one
+    // access times the sizes of the mapping's least significant fields up to the first that
+    // selects a bank group, bank or row (fields of size 1 select nothing).
+    uint64_t same_row_span_bytes() const;
     // Serves one burst-sized access that may start no earlier than `arrival` (cycles); returns
     // the cycle at which its data transfer ends (a batch of one, without lookahead).
     long access(uint64_t address, bool is_write, long arrival);
@@ -89,6 +93,9 @@ private:
         int id, size;
     };
     std::vector<Field> fields_;
+    // Every field a power of two (all presets): decode by shifts and masks.
+    bool pow2_fields_ = false;
+    int shifts_[4] = {}, masks_[4] = {};
     int offset_bits_ = 0;
     std::vector<TimingConstraint> rules_;
     std::vector<std::vector<TimingConstraint>> rules_by_prev_;  // indexed by the preceding command
