@@ -133,6 +133,12 @@ TEST_CASE("bad configs get errors naming the file, the JSON path and what was ex
     CHECK_THAT(error_of(vck, {"design.buffers.ht_state=flash"}),
                Catch::Contains("/design/buffers/ht_state: 'flash' is not allowed, expected one of uram, bram, lutram"));
     CHECK_THAT(error_of(vck, {"design"}), Catch::Contains("expected path=value"));
+    CHECK_THAT(error_of(vck, {"platform.memory.crossbar={\"ports_per_switch\": 4, \"lateral_links\": 2, \"hop_latency_ns\": 1}"}),
+               Catch::Contains("/platform/memory/crossbar: a crossbar is modelled for hbm2 memory only"));
+    CHECK_THAT(error_of("configs/u280.json", {"platform.memory.crossbar.ports_per_switch=5"}),
+               Catch::Contains("/platform/memory/crossbar/ports_per_switch: expected a divisor of the 32 pseudo-channels"));
+    CHECK_THAT(error_of("configs/u280.json", {"platform.memory.crossbar.lateral_link=2"}),
+               Catch::Contains("/platform/memory/crossbar/lateral_link: unknown key (did you mean 'lateral_links'?)"));
     CHECK_THAT(error_of(vck, {"design.blocks.HT_STAT.ii=1"}),
                Catch::Contains("/design/blocks/HT_STAT: unknown key (did you mean 'HT_STATE'?)"));
     CHECK_THAT(error_of(vck, {"design.blocks.HT_STATE.ii=0"}),

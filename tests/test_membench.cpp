@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "config/hardware_config.h"
 #include "mem/dram_energy.h"
+#include "mem/hbm_switch.h"
 #include "mem/membench.h"
 
 using namespace lmsim;
@@ -85,6 +86,58 @@ TEST_CASE("VCK190 LPDDR4 behind the NoC: 256-beat bursts reach the AXI port, one
     CHECK(one.latency_min_ns > 640 + 174);  // port time of 8 KB + NoC latency
 }
 
+TEST_CASE("HBM switch: lateral hops and the share of a port's rate each traffic pattern leaves", "[mem][switch]") {
+    HbmSwitchConfig c;
+    c.ports_per_switch = 4;
+    c.lateral_links = 2;
+    c.hop_latency_ns = 8.9;
+    const HbmSwitch sw(c, 32);
+    CHECK(sw.hops(0, 3) == 0);
+    CHECK(sw.hops(0, 4) == 1);
+    CHECK(sw.hops(31, 0) == 7);
+    CHECK(sw.latency_ns(2, 29) == Approx(7 * 8.9));
+    auto pattern = [&](int offset) {
+        std::vector<HbmSwitch::Flow> f;
+        for (int p = 0; p < 32; ++p) f.push_back({p, (p + offset) % 32, false});
+        return sw.shares(f);
+    };
+    for (double s : pattern(0)) CHECK(s == 1.0);  // local: no lateral link used
+    // Each port reads from the next mini-switch: 4 flows per link direction on 2 links.
+    for (int p = 0; p < 28; ++p) CHECK(pattern(4)[p] == 0.5);
+    // To the other stack: 16 flows cross the middle in each direction.
+    for (double s : pattern(16)) CHECK(s == Approx(2.0 / 16));
+    // One remote flow alone, however far, has a link to itself; reads and writes use opposite directions.
+    CHECK(sw.shares({{0, 31, false}}).front() == 1.0);
+    CHECK(sw.shares({{0, 4, false}, {1, 5, false}, {2, 6, true}}) == std::vector<double>{1.0, 1.0, 1.0});
+    CHECK(sw.shares({{0, 4, false}, {1, 5, false}, {2, 6, false}}) == std::vector<double>{2.0 / 3, 2.0 / 3, 2.0 / 3});
+}
+
+TEST_CASE("U280 membench through the switch: a non-local pseudo-channel adds hop latency, shared lateral links cut bandwidth", "[mem][membench][switch]") {
+    const MemorySystemConfig m = u280();
+    MembenchSpec s;
+    s.pattern = "random";
+    s.burst_bytes = 32;
+    s.bursts_per_port = 2000;
+    const MembenchResult local = run_membench(m, s);
+    s.pc_offset = 28;  // port 0 reads pseudo-channel 28: 7 hops away
+    const MembenchResult far = run_membench(m, s);
+    CHECK(far.max_switch_hops == 7);
+    CHECK(far.latency_min_ns == Approx(local.latency_min_ns + 7 * m.crossbar.hop_latency_ns).margin(1.2));
+    MembenchSpec seq;
+    seq.channels = 32;
+    seq.bursts_per_port = 300;
+    const double own = run_membench(m, seq).gbps;
+    seq.pc_offset = 4;
+    const MembenchResult next = run_membench(m, seq);
+    INFO("own " << own << " GB/s, next mini-switch " << next.gbps << " GB/s");
+    CHECK(next.min_switch_share == 0.5);
+    // Half of a port's 14.4 GB/s is below what the DRAM sustains (13.2), so the links bind.
+    CHECK(next.gbps == Approx(0.5 * next.peak_gbps).epsilon(0.01));
+    CHECK(next.gbps < 0.6 * own);
+    seq.pc_offset = 16;
+    CHECK(run_membench(m, seq).gbps < next.gbps / 3);
+}
+
 TEST_CASE("membench rejects bad arguments", "[mem][membench][errors]") {
     MembenchSpec s;
     s.pattern = "zigzag";
@@ -97,6 +150,12 @@ TEST_CASE("membench rejects bad arguments", "[mem][membench][errors]") {
     s.channels = 1;
     s.burst_bytes = 48;
     CHECK_THROWS_WITH(run_membench(u280(), s), Catch::Contains("multiple of the 32-byte"));
+    s.burst_bytes = 8192;
+    s.pc_offset = 32;
+    CHECK_THROWS_WITH(run_membench(u280(), s), Catch::Contains("--pc-offset 32: expected 0 to 31"));
+    MemorySystemConfig vck = load_hardware_config("configs/vck190.json").platform.memory;
+    s.pc_offset = 1;
+    CHECK_THROWS_WITH(run_membench(vck, s), Catch::Contains("--pc-offset: for hbm2 memory only"));
 }
 
 TEST_CASE("DRAM energy: per-command energies from the published currents, times the counts", "[mem][energy]") {

@@ -28,6 +28,10 @@ void run_membench_cmd(const MembenchArgs& a) {
     fmt::print("  bandwidth  {:.2f} GB/s ({:.1f} % of {:.2f} GB/s peak)\n", r.gbps, 100 * r.gbps / r.peak_gbps, r.peak_gbps);
     fmt::print("  latency    min {:.0f} ns, mean {:.0f} ns, p99 {:.0f} ns (per burst, issue to last beat)\n",
                r.latency_min_ns, r.latency_mean_ns, r.latency_p99_ns);
+    if (a.spec.pc_offset != 0)
+        fmt::print("  switch     pseudo-channel offset {}: up to {} lateral hop(s), {:.1f} ns per hop (request and response); "
+                   "the busiest lateral link leaves a port {:.0f} % of its rate\n",
+                   a.spec.pc_offset, r.max_switch_hops, memory.crossbar.hop_latency_ns, 100 * r.min_switch_share);
     fmt::print("  energy     {:.3g} uJ, {:.2f} pJ/bit{}\n", r.energy_pj / 1e6, r.energy_pj_per_bit,
                r.energy_unknown.empty() ? "" : " (not covered: " + r.energy_unknown + ")");
 }
@@ -45,6 +49,9 @@ void add_membench_command(CLI::App& app) {
     cmd->add_option("--channels", args->spec.channels, "ports (HBM2: pseudo-channels) used")->capture_default_str();
     cmd->add_option("--bursts", args->spec.bursts_per_port, "bursts per port")->capture_default_str();
     cmd->add_option("--preset", args->spec.preset, "DRAM timing preset (default from the platform)");
+    cmd->add_option("--pc-offset", args->spec.pc_offset,
+                    "HBM2: port p reads pseudo-channel (p + N) mod channels through the AXI switch")
+        ->capture_default_str();
     cmd->callback([args] { run_membench_cmd(*args); });
 }
 

@@ -153,7 +153,7 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     JsonObject m = p.get_object("memory");
     m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
                           "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",
-                          "noc_bandwidth_gbps", "secondary", "fidelity", "sources"});
+                          "noc_bandwidth_gbps", "secondary", "fidelity", "crossbar", "sources"});
     c.memory.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
     c.memory.channels = static_cast<int>(m.get_int("channels", 1, 1024));
     c.memory.channel_width_bits = static_cast<int>(m.get_int("channel_width_bits", 8, 1024));
@@ -165,6 +165,18 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.memory.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
     c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
     c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "stream"});
+    if (m.has("crossbar")) {
+        JsonObject x = m.get_object("crossbar");
+        x.require_known_keys({"ports_per_switch", "lateral_links", "hop_latency_ns", "sources"});
+        if (c.memory.kind != "hbm2") throw InputError(m.where("crossbar") + ": a crossbar is modelled for hbm2 memory only");
+        c.memory.crossbar.ports_per_switch = static_cast<int>(x.get_int("ports_per_switch", 1, 1024));
+        c.memory.crossbar.lateral_links = static_cast<int>(x.get_int("lateral_links", 1, 64));
+        c.memory.crossbar.hop_latency_ns = x.get_number("hop_latency_ns", 0, 1000);
+        if (c.memory.channels % c.memory.crossbar.ports_per_switch != 0 || c.memory.axi_ports != c.memory.channels)
+            throw InputError(x.where("ports_per_switch") + fmt::format(": expected a divisor of the {} pseudo-channels, "
+                                                                        "with as many AXI ports as pseudo-channels",
+                                                                        c.memory.channels));
+    }
     return c;
 }
 

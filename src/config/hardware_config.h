@@ -22,6 +22,15 @@ struct ResourceVector {
     double get(const std::string& kind) const;
 };
 
+// The U280's HBM AXI switch (platform.memory.crossbar; absent elsewhere): mini-switches of
+// `ports_per_switch` AXI ports and as many pseudo-channels, in a row, neighbours joined by
+// `lateral_links` links per direction (mem/hbm_switch.h).
+struct HbmSwitchConfig {
+    int ports_per_switch = 0;  // 0: no switch modelled (every port reaches its own channel only)
+    int lateral_links = 0;
+    double hop_latency_ns = 0;  // per lateral hop, request and response together
+};
+
 struct MemorySystemConfig {
     std::string kind;             // "lpddr4" | "ddr4" | "hbm2"
     int channels = 0;             // DRAM channels (HBM2: pseudo-channels)
@@ -35,6 +44,7 @@ struct MemorySystemConfig {
     double controller_latency_ns = 0;
     double noc_bandwidth_gbps = 0;
     std::string fidelity = "command";  // "command" | "stream" (src/mem/stream_model.h)
+    HbmSwitchConfig crossbar;
     double peak_gbps() const { return channels * channel_width_bits / 8.0 * data_rate_mtps / 1000.0; }
 };
 

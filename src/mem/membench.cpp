@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "mem/dram_controller.h"
 #include "mem/dram_energy.h"
+#include "mem/hbm_switch.h"
 #include "model/weights.h"
 
 namespace lmsim::mem {
@@ -43,10 +44,32 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     if (b.channels < 1 || b.channels > memory.axi_ports)
         throw InputError(fmt::format("--channels {}: the platform's {} memory has {} ports", b.channels, memory.kind, memory.axi_ports));
 
-    // HBM2: each port reaches its own pseudo-channel. Other kinds: every port shares the
-    // platform's DRAM channels, interleaved (interleave_channels).
+    // HBM2: port p reaches pseudo-channel (p + pc_offset) mod channels, its own by default,
+    // another through the AXI switch. Other kinds: every port shares the platform's DRAM
+    // channels, interleaved (interleave_channels).
     const bool hbm = memory.kind == "hbm2";
-    const int dram_channels = hbm ? b.channels : memory.channels;
+    if (b.pc_offset != 0) {
+        if (!hbm) throw InputError("--pc-offset: for hbm2 memory only (ports reach pseudo-channels through the AXI switch)");
+        if (memory.crossbar.ports_per_switch == 0)
+            throw InputError("--pc-offset: the platform models no HBM switch (platform.memory.crossbar)");
+        if (b.pc_offset < 0 || b.pc_offset >= memory.channels)
+            throw InputError(fmt::format("--pc-offset {}: expected 0 to {}", b.pc_offset, memory.channels - 1));
+    }
+    const int dram_channels = memory.channels;
+    auto pc_of = [&](int port) { return (port + b.pc_offset) % memory.channels; };
+    std::vector<double> share(b.channels, 1.0);
+    std::vector<double> switch_ns(b.channels, 0.0);
+    if (hbm) {
+        const HbmSwitch sw(memory.crossbar, memory.channels);
+        std::vector<HbmSwitch::Flow> flows;
+        for (int p = 0; p < b.channels; ++p) flows.push_back({p, pc_of(p), false});
+        share = sw.shares(flows);
+        for (int p = 0; p < b.channels; ++p) {
+            switch_ns[p] = sw.latency_ns(p, pc_of(p));
+            r.max_switch_hops = std::max(r.max_switch_hops, sw.hops(p, pc_of(p)));
+            r.min_switch_share = std::min(r.min_switch_share, share[p]);
+        }
+    }
     std::vector<DramController> ctrl;
     for (int c = 0; c < dram_channels; ++c) ctrl.emplace_back(spec);
     const double axi_ns_per_beat = 1000.0 / memory.axi_clock_mhz;
@@ -76,7 +99,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                                        : static_cast<uint64_t>(k * stride) % span;
                 for (long off = 0; off < b.burst_bytes; off += access) {
                     uint64_t a = base + static_cast<uint64_t>(off);
-                    const ChannelAddress ca = hbm ? ChannelAddress{p, a} : interleave_channels(a, dram_channels);
+                    const ChannelAddress ca = hbm ? ChannelAddress{pc_of(p), a} : interleave_channels(a, dram_channels);
                     const int ch = ca.channel;
                     const uint64_t local = ca.local;
                     per[ch].push_back({local, false, static_cast<long>(std::ceil(issue / spec.t.tck_ns))});
@@ -99,9 +122,11 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                 // The port streams the burst's beats one per AXI cycle from its first data on (and
                 // after the previous burst's); the Versal NoC adds its latency to every burst (0
                 // where there is none).
-                const double noc = memory.noc_latency_ns + memory.controller_latency_ns;
+                // Through the HBM switch, a non-local channel adds its hops' latency, and the
+                // lateral links the port's flow shares slow its beats.
+                const double noc = memory.noc_latency_ns + memory.controller_latency_ns + switch_ns[p];
                 const double first = std::max(dram_first[k - k0] + noc, last_done);
-                done[k] = std::max(dram_done[k - k0] + noc, first + beats * axi_ns_per_beat);
+                done[k] = std::max(dram_done[k - k0] + noc, first + beats * axi_ns_per_beat / share[p]);
                 last_done = done[k];
                 latencies.push_back(done[k] - issued[k]);
             }

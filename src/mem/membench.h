@@ -16,6 +16,8 @@ struct MembenchSpec {
     int channels = 1;             // ports used (HBM2: one pseudo-channel each)
     long bursts_per_port = 2000;
     std::string preset;           // DRAM preset; empty: from the platform's memory kind
+    int pc_offset = 0;            // HBM2: port p reads pseudo-channel (p + pc_offset) mod channels,
+                                  // through the AXI switch (mem/hbm_switch.h); 0: its own
 };
 
 struct MembenchResult {
@@ -23,6 +25,8 @@ struct MembenchResult {
     double gbps = 0;
     double latency_min_ns = 0, latency_mean_ns = 0, latency_p99_ns = 0;
     double peak_gbps = 0;  // min(DRAM peak, AXI ports) for the channels used
+    int max_switch_hops = 0;         // HBM2: lateral hops of the farthest port's path
+    double min_switch_share = 1;     // HBM2: smallest share of a port's rate left by the switch
     double energy_pj = 0;  // all channels, by command counts (see dram_energy.h)
     double energy_pj_per_bit = 0;
     std::string energy_unknown;  // what the energy figure leaves out
