@@ -112,7 +112,7 @@ TEST_CASE("HBM switch: lateral hops and the share of a port's rate each traffic 
     CHECK(sw.shares({{0, 4, false}, {1, 5, false}, {2, 6, false}}) == std::vector<double>{2.0 / 3, 2.0 / 3, 2.0 / 3});
 }
 
-TEST_CASE("U280 membench through the switch: a non-local pseudo-channel adds hop latency, shared lateral links cut bandwidth", "[mem][membench][switch]") {
+TEST_CASE("U280 membench through the switch: a non-local pseudo-channel adds hop latency and shared lateral links cut bandwidth", "[mem][membench][switch]") {
     const MemorySystemConfig m = u280();
     MembenchSpec s;
     s.pattern = "random";
@@ -181,4 +181,38 @@ TEST_CASE("DRAM energy: per-command energies from the published currents, times 
     DramEnergyTable lp = energy_table(dram_preset("LPDDR4_3200"));
     CHECK(lp.rd_pj == Approx(1.1 * (275.0 - 30.0) * 8 * 0.625));
     CHECK(lp.unknown.empty());
+}
+
+// Through the TLM-2.0 modules (AxiMaster -> MemoryInterconnect -> DramChannelTarget), in
+// SystemC time: one elaboration per process, so one run per test case.
+TEST_CASE("membench through the TLM-2.0 modules: U280 sequential 4 KB bursts near the direct driver and every command legal", "[mem][membench][tlm]") {
+    MembenchSpec s;
+    s.burst_bytes = 4096;  // at the AXI 4 KB boundary: the master does not split these
+    s.bursts_per_port = 1500;
+    s.check_protocol = true;
+    const MembenchResult direct = run_membench(u280(), s);
+    const MembenchResult tlm = run_membench_tlm(u280(), s);
+    INFO("direct " << direct.gbps << " GB/s, TLM " << tlm.gbps << " GB/s");
+    CHECK(tlm.axi_bursts == 1500);
+    CHECK(tlm.protocol_violation.empty());
+    CHECK(direct.protocol_violation.empty());
+    CHECK(tlm.commands_checked > 1500 * 128);
+    // The same idle latency; the loosely-timed target serves each transaction whole when it
+    // arrives, so its controller cannot open the next burst's rows early: a few % less.
+    CHECK(tlm.latency_min_ns == Approx(direct.latency_min_ns).margin(1));
+    CHECK(tlm.gbps <= direct.gbps);
+    CHECK(tlm.gbps > 0.9 * direct.gbps);
+}
+
+TEST_CASE("membench through the TLM-2.0 modules: the HBM switch's lateral links halve the next mini-switch's bandwidth", "[mem][membench][tlm]") {
+    // 32 ports, each reading the pseudo-channels of the next mini-switch.
+    MembenchSpec s;
+    s.channels = 32;
+    s.burst_bytes = 4096;
+    s.bursts_per_port = 200;
+    s.pc_offset = 4;
+    const MembenchResult tlm = run_membench_tlm(u280(), s);
+    INFO(tlm.gbps << " GB/s");
+    CHECK(tlm.min_switch_share == 0.5);
+    CHECK(tlm.gbps == Approx(0.5 * tlm.peak_gbps).epsilon(0.01));
 }

@@ -37,6 +37,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
     const int n = kind_ == "hbm2" ? masters_ : platform.memory.channels;
     for (int c = 0; c < n; ++c) channels_.emplace_back(spec);
     channel_free_ns_.assign(n, 0.0);
+    same_row_span_ = channels_.front().same_row_span_bytes();
     if (fidelity_ == "stream") {
         for (int w = 0; w < 2; ++w) {
             const mem::StreamEstimate e =
@@ -71,7 +72,6 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
             latency_ns_[w][kRowConflict] = (c.access(other_row, w == 1, t) - t) * spec.t.tck_ns;
         }
         open_row_.assign(n, std::vector<int>(spec.org.banks(), -1));
-        same_row_span_ = channels_.front().same_row_span_bytes();
         channel_refresh_epoch_.assign(n, 0);
         stats_ = {};
     }
@@ -141,18 +141,9 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
     std::vector<std::vector<mem::DramController::Request>>& per = scratch_;  // reused: no allocation per burst
     per.resize(n);
     for (auto& v : per) v.clear();
-    if (kind_ == "hbm2") {
-        // Every master moves its share of each beat to its own pseudo-channel.
-        const int64_t share = std::max<int64_t>(access, bytes / n);
-        const uint64_t local = address / static_cast<uint64_t>(n);
-        for (int c = 0; c < n; ++c)
-            for (int64_t off = 0; off < share; off += access) per[c].push_back({local + off, write, arrival});
-    } else {
-        for (int64_t off = 0; off < bytes; off += access) {
-            const mem::ChannelAddress ca = mem::interleave_channels(address + static_cast<uint64_t>(off), n);
-            per[ca.channel].push_back({ca.local, write, arrival});
-        }
-    }
+    channel_ranges(address, bytes, ranges_);
+    for (const mem::ChannelRange& r : ranges_)
+        for (uint64_t off = 0; off < r.bytes; off += static_cast<uint64_t>(access)) per[r.channel].push_back({r.local + off, write, arrival});
     long done = arrival, first = -1;
     for (int c = 0; c < n; ++c) {
         if (per[c].empty()) continue;
@@ -163,6 +154,18 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
         }
     }
     return {first * spec.t.tck_ns, done * spec.t.tck_ns};
+}
+
+void MemoryPort::channel_ranges(uint64_t address, int64_t bytes, std::vector<mem::ChannelRange>& out) const {
+    out.clear();
+    const int n = static_cast<int>(channels_.size());
+    if (kind_ == "hbm2") {
+        // Every master moves its share of each beat to its own pseudo-channel.
+        const uint64_t share = static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(access_bytes_), bytes / n));
+        for (int c = 0; c < n; ++c) out.push_back({c, address / static_cast<uint64_t>(n), share});
+        return;
+    }
+    mem::interleave_ranges(address, static_cast<uint64_t>(bytes), n, out);
 }
 
 // The stream closed form, per channel: the burst's data is cut as the command level cuts it
@@ -216,28 +219,18 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
             block(c, std::max<double>(access_bytes_, double(bytes) / n), b, row);
         }
     } else if (same_row_span_ >= mem::kChannelInterleaveBytes) {
-        // A burst's bytes on one channel are one contiguous range of its local addresses (the
-        // 256-byte blocks k, k + n, k + 2n, ...). Blocks that continue each other in one bank
-        // and row follow each other on the channel's bus without a gap, so the range is served
-        // in pieces, one per aligned same-row region (same_row_span_bytes): it times exactly as
-        // the blocks one by one, at a cost per channel instead of per block.
-        const uint64_t I = mem::kChannelInterleaveBytes, un = static_cast<uint64_t>(n);
-        const uint64_t end_addr = address + static_cast<uint64_t>(bytes);
-        const uint64_t k0 = address / I, k1 = (end_addr - 1) / I;
-        for (int c = 0; c < n; ++c) {
-            const uint64_t uc = static_cast<uint64_t>(c);
-            const uint64_t kf = k0 + (uc + un - k0 % un) % un;  // first block of channel c
-            if (kf > k1) continue;
-            const uint64_t kl = k1 - (k1 % un + un - uc) % un;  // last block of channel c
-            const uint64_t lo = mem::interleave_channels(std::max(address, kf * I), n).local;
-            const uint64_t hi = mem::interleave_channels(std::min(end_addr, (kl + 1) * I) - 1, n).local + 1;
-            for (uint64_t p = lo; p < hi;) {
+        // Blocks that continue each other in one bank and row follow each other on the
+        // channel's bus without a gap, so each channel's range is served in pieces, one per
+        // aligned same-row region (same_row_span_bytes): it times exactly as the 256-byte blocks
+        // one by one, at a cost per channel instead of per block.
+        channel_ranges(address, bytes, ranges_);
+        for (const mem::ChannelRange& r : ranges_)
+            for (uint64_t p = r.local, hi = r.local + r.bytes; p < hi;) {
                 const uint64_t q = std::min(hi, (p / same_row_span_ + 1) * same_row_span_);
-                const auto [b, row] = bank_row(c, p);
-                block(c, double(q - p), b, row);
+                const auto [b, row] = bank_row(r.channel, p);
+                block(r.channel, double(q - p), b, row);
                 p = q;
             }
-        }
     } else {
         // Rows narrower than the interleave block: block by block, each timed by the bank and
         // row of its first access.

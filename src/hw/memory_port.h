@@ -5,6 +5,13 @@
 // (mem/dram_controller.h); "stream" uses a closed form per channel calibrated once per run
 // from the command-level model (sustained rate, latency by row state, refreshes every tREFI;
 // see stream_level and docs/memory.md).
+//
+// Why timestamped calls and not TLM-2.0 transactions: the accelerator model computes times
+// LightningSim-style, and the weight producer learns a burst's issue cycle only when it reaches
+// the burst's first beat, which can be behind SystemC time (the burst was legal earlier: its
+// bounds are beats already routed); a loosely-timed b_transport cannot annotate a negative
+// delay. The TLM-2.0 target and AXI master (mem/tlm_memory.h, mem/axi_master.h) serve
+// initiators that run in SystemC time: lmsim membench --tlm, and external models.
 #pragma once
 #include <memory>
 #include <string>
@@ -63,6 +70,9 @@ private:
     // DRAM completion of the first and of the last access of a burst, ns.
     std::pair<double, double> command_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
     std::pair<double, double> stream_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
+    // The burst's bytes on each channel: one contiguous range of that channel's addresses.
+    void channel_ranges(uint64_t address, int64_t bytes, std::vector<mem::ChannelRange>& out) const;
+
     std::string fidelity_, preset_, kind_;
     double cycle_ns_;
     int beat_bytes_, masters_;
@@ -81,6 +91,7 @@ private:
     mutable MemoryPortStats stats_;
     std::vector<std::vector<mem::DramController::Request>> scratch_;
     uint64_t same_row_span_ = 0;  // stream fidelity: see DramController::same_row_span_bytes
+    std::vector<mem::ChannelRange> ranges_;
     bool recording_ = false;
     std::vector<BurstRequest> requests_;
 };

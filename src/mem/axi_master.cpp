@@ -58,6 +58,7 @@ void AxiMaster::slot(bool write) {
         t.set_byte_enable_ptr(nullptr);
         t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        const sc_core::sc_time requested = sc_core::sc_time_stamp();
         if (coding_ == Coding::LooselyTimed) {
             socket->b_transport(t, delay);
             wait(delay);
@@ -71,8 +72,13 @@ void AxiMaster::slot(bool write) {
             awaiting_response_.erase(&t);
         }
         ++bursts_;
+        latencies_.push_back(sc_core::sc_time_stamp() - requested);
         --in_flight_[dir];
-        if (--*job.remaining == 0 && job.done) job.done->notify(sc_core::SC_ZERO_TIME);
+        if (--*job.remaining == 0) {
+            ++transfers_done_;
+            transfer_done_.notify(sc_core::SC_ZERO_TIME);
+            if (job.done) job.done->notify(sc_core::SC_ZERO_TIME);
+        }
     }
 }
 

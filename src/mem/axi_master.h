@@ -46,6 +46,12 @@ public:
     void write(uint64_t address, uint64_t length, sc_core::sc_event* done = nullptr);
 
     long bursts_issued() const { return bursts_; }
+    // Transfers (read or write calls) whose bursts have all completed, and an event notified
+    // (one delta later) each time one does.
+    long transfers_done() const { return transfers_done_; }
+    const sc_core::sc_event& transfer_done_event() const { return transfer_done_; }
+    // Each burst's time from its request to its completion, in completion order.
+    const std::vector<sc_core::sc_time>& burst_latencies() const { return latencies_; }
     int max_in_flight(bool write) const { return write ? max_in_flight_[1] : max_in_flight_[0]; }
 
 private:
@@ -64,7 +70,9 @@ private:
     sc_core::sc_event work_[2];
     int in_flight_[2] = {0, 0};
     int max_in_flight_[2] = {0, 0};
-    long bursts_ = 0;
+    long bursts_ = 0, transfers_done_ = 0;
+    sc_core::sc_event transfer_done_;
+    std::vector<sc_core::sc_time> latencies_;
     std::vector<uint8_t> scratch_;
 };
 

@@ -17,6 +17,22 @@ int log2_exact(int v) {
 }
 }  // namespace
 
+void interleave_ranges(uint64_t address, uint64_t bytes, int channels, std::vector<ChannelRange>& out) {
+    out.clear();
+    if (bytes == 0) return;
+    const uint64_t I = kChannelInterleaveBytes, n = static_cast<uint64_t>(channels);
+    const uint64_t end = address + bytes;
+    const uint64_t k0 = address / I, k1 = (end - 1) / I;
+    for (uint64_t c = 0; c < n; ++c) {
+        const uint64_t kf = k0 + (c + n - k0 % n) % n;  // first block of channel c
+        if (kf > k1) continue;
+        const uint64_t kl = k1 - (k1 % n + n - c) % n;  // last block of channel c
+        const uint64_t lo = interleave_channels(std::max(address, kf * I), channels).local;
+        const uint64_t hi = interleave_channels(std::min(end, (kl + 1) * I) - 1, channels).local + 1;
+        out.push_back({static_cast<int>(c), lo, hi - lo});
+    }
+}
+
 DramController::DramController(const DramSpec& spec, AddressMapping mapping)
     : spec_(spec),
       mapping_(std::move(mapping)),

@@ -29,6 +29,15 @@ inline ChannelAddress interleave_channels(uint64_t address, int channels) {
             (block / static_cast<uint64_t>(channels)) * kChannelInterleaveBytes + address % kChannelInterleaveBytes};
 }
 
+// The bytes [address, address + bytes) on each channel of an interleaved address space: channel
+// c holds the 256-byte blocks k, k + n, k + 2n, ..., consecutive in that channel's own addresses,
+// so each channel gets one contiguous range. Channels without bytes are left out.
+struct ChannelRange {
+    int channel;
+    uint64_t local, bytes;
+};
+void interleave_ranges(uint64_t address, uint64_t bytes, int channels, std::vector<ChannelRange>& out);
+
 // Address bits from least significant: byte offset within a burst, then the fields in the
 // order given (e.g. "BgCoBaRo": bank group, column, bank, row — consecutive bursts rotate over
 // bank groups first, the mapping that lets a stream use tCCD_S).

@@ -4,11 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "common/error.h"
+#include "mem/axi_master.h"
 #include "mem/dram_controller.h"
 #include "mem/dram_energy.h"
 #include "mem/hbm_switch.h"
+#include "mem/memory_interconnect.h"
+#include "mem/protocol_checker.h"
+#include "mem/tlm_memory.h"
 #include "model/weights.h"
 
 namespace lmsim::mem {
@@ -19,11 +24,22 @@ std::string default_preset(const MemorySystemConfig& m) {
     return m.data_rate_mtps >= 3200 ? "DDR4_3200" : "DDR4_2400";
 }
 
-MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec& b) {
-    MembenchResult r;
+namespace {
+
+constexpr uint64_t kSpanPerPortBytes = uint64_t{1} << 27;  // 128 MB of addresses per port
+
+// The checked benchmark: every argument validated, and each port's burst start addresses.
+struct Workload {
+    DramSpec spec;
+    bool hbm = false;
+    std::vector<std::vector<uint64_t>> bases;  // [port][burst]
+};
+
+Workload prepare(const MemorySystemConfig& memory, const MembenchSpec& b, MembenchResult& r) {
     r.preset = b.preset.empty() ? default_preset(memory) : b.preset;
-    const DramSpec spec = dram_preset(r.preset);
-    const int access = spec.org.bytes_per_access();
+    Workload w;
+    w.spec = dram_preset(r.preset);
+    const int access = w.spec.org.bytes_per_access();
     long stride = 0;
     bool random = false;
     if (b.pattern == "seq") stride = b.burst_bytes;
@@ -41,20 +57,82 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     if (b.burst_bytes < access || b.burst_bytes % access)
         throw InputError(fmt::format("--burst {}: expected a multiple of the {}-byte DRAM access", b.burst_bytes, access));
     if (b.outstanding < 1) throw InputError("--outstanding must be >= 1");
+    if (b.bursts_per_port < 1) throw InputError("--bursts must be >= 1");
     if (b.channels < 1 || b.channels > memory.axi_ports)
         throw InputError(fmt::format("--channels {}: the platform's {} memory has {} ports", b.channels, memory.kind, memory.axi_ports));
-
-    // HBM2: port p reaches pseudo-channel (p + pc_offset) mod channels, its own by default,
-    // another through the AXI switch. Other kinds: every port shares the platform's DRAM
-    // channels, interleaved (interleave_channels).
-    const bool hbm = memory.kind == "hbm2";
+    w.hbm = memory.kind == "hbm2";
     if (b.pc_offset != 0) {
-        if (!hbm) throw InputError("--pc-offset: for hbm2 memory only (ports reach pseudo-channels through the AXI switch)");
+        if (!w.hbm) throw InputError("--pc-offset: for hbm2 memory only (ports reach pseudo-channels through the AXI switch)");
         if (memory.crossbar.ports_per_switch == 0)
             throw InputError("--pc-offset: the platform models no HBM switch (platform.memory.crossbar)");
         if (b.pc_offset < 0 || b.pc_offset >= memory.channels)
             throw InputError(fmt::format("--pc-offset {}: expected 0 to {}", b.pc_offset, memory.channels - 1));
     }
+    Rng rng(17);
+    w.bases.assign(b.channels, {});
+    for (int p = 0; p < b.channels; ++p)
+        for (long k = 0; k < b.bursts_per_port; ++k)
+            w.bases[p].push_back(random ? (rng.next_u64() % kSpanPerPortBytes) / b.burst_bytes * b.burst_bytes
+                                        : static_cast<uint64_t>(k * stride) % kSpanPerPortBytes);
+    if (w.hbm) {
+        const HbmSwitch sw(memory.crossbar, memory.channels);
+        std::vector<HbmSwitch::Flow> flows;
+        for (int p = 0; p < b.channels; ++p) {
+            flows.push_back({p, (p + b.pc_offset) % memory.channels, false});
+            r.max_switch_hops = std::max(r.max_switch_hops, sw.hops(p, flows.back().channel));
+        }
+        for (double s : sw.shares(flows)) r.min_switch_share = std::min(r.min_switch_share, s);
+    }
+    return w;
+}
+
+// Bandwidth over the whole run, latency statistics, energy and the peak the run is held to.
+void summarise(const MemorySystemConfig& memory, const MembenchSpec& b, const Workload& w,
+               std::vector<const DramController*> controllers, std::vector<double> latencies, double end_ns,
+               MembenchResult& r) {
+    const double bytes = double(b.channels) * b.bursts_per_port * b.burst_bytes;
+    r.gbps = bytes / end_ns;
+    const DramEnergyTable table = energy_table(w.spec);
+    for (const DramController* c : controllers) r.energy_pj += channel_energy(table, c->stats(), end_ns).total_pj();
+    r.energy_pj_per_bit = r.energy_pj / (8.0 * bytes);
+    r.energy_unknown = table.unknown;
+    std::sort(latencies.begin(), latencies.end());
+    r.latency_min_ns = latencies.front();
+    double sum = 0;
+    for (double l : latencies) sum += l;
+    r.latency_mean_ns = sum / latencies.size();
+    r.latency_p99_ns = latencies[static_cast<std::size_t>(0.99 * (latencies.size() - 1))];
+    if (b.check_protocol) {
+        for (const DramController* c : controllers) {
+            ProtocolChecker checker(w.spec);
+            try {
+                for (const IssuedCommand& ic : c->commands()) {
+                    checker.issue(ic.cmd, ic.at, ic.cycle);
+                    ++r.commands_checked;
+                }
+            } catch (const std::exception& e) {
+                r.protocol_violation = e.what();
+                break;
+            }
+        }
+    }
+    const double dram_peak = (w.hbm ? b.channels : memory.channels) * w.spec.peak_gbps();
+    const double port_peak = b.channels * memory.axi_port_width_bits / 8.0 * memory.axi_clock_mhz / 1000.0;
+    r.peak_gbps = std::min(dram_peak, port_peak);
+    if (memory.noc_bandwidth_gbps > 0) r.peak_gbps = std::min(r.peak_gbps, memory.noc_bandwidth_gbps);
+}
+
+}  // namespace
+
+MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec& b) {
+    MembenchResult r;
+    const Workload w = prepare(memory, b, r);
+    const DramSpec& spec = w.spec;
+    const int access = spec.org.bytes_per_access();
+    // HBM2: port p reaches pseudo-channel (p + pc_offset) mod channels, its own by default,
+    // another through the AXI switch. Other kinds: every port shares the platform's DRAM
+    // channels, interleaved (interleave_channels).
+    const bool hbm = w.hbm;
     const int dram_channels = memory.channels;
     auto pc_of = [&](int port) { return (port + b.pc_offset) % memory.channels; };
     std::vector<double> share(b.channels, 1.0);
@@ -64,21 +142,18 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
         std::vector<HbmSwitch::Flow> flows;
         for (int p = 0; p < b.channels; ++p) flows.push_back({p, pc_of(p), false});
         share = sw.shares(flows);
-        for (int p = 0; p < b.channels; ++p) {
-            switch_ns[p] = sw.latency_ns(p, pc_of(p));
-            r.max_switch_hops = std::max(r.max_switch_hops, sw.hops(p, pc_of(p)));
-            r.min_switch_share = std::min(r.min_switch_share, share[p]);
-        }
+        for (int p = 0; p < b.channels; ++p) switch_ns[p] = sw.latency_ns(p, pc_of(p));
     }
     std::vector<DramController> ctrl;
-    for (int c = 0; c < dram_channels; ++c) ctrl.emplace_back(spec);
+    for (int c = 0; c < dram_channels; ++c) {
+        ctrl.emplace_back(spec);
+        ctrl.back().record_commands(b.check_protocol);
+    }
     const double axi_ns_per_beat = 1000.0 / memory.axi_clock_mhz;
     const int beat_bytes = memory.axi_port_width_bits / 8;
     const long beats = std::max<long>(1, b.burst_bytes / beat_bytes);
-    const uint64_t span = uint64_t{1} << 27;  // 128 MB per port
     std::vector<double> latencies;
     double end_ns = 0;
-    Rng rng(17);
     for (int p = 0; p < b.channels; ++p) {
         std::vector<double> done(b.bursts_per_port, 0), issued(b.bursts_per_port, 0);
         double last_done = 0;
@@ -95,15 +170,12 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                 double issue = k > 0 ? issued[k - 1] + axi_ns_per_beat : 0;
                 if (k >= b.outstanding) issue = std::max(issue, done[k - b.outstanding]);
                 issued[k] = issue;
-                uint64_t base = random ? (rng.next_u64() % span) / b.burst_bytes * b.burst_bytes
-                                       : static_cast<uint64_t>(k * stride) % span;
+                const uint64_t base = w.bases[p][k];
                 for (long off = 0; off < b.burst_bytes; off += access) {
                     uint64_t a = base + static_cast<uint64_t>(off);
                     const ChannelAddress ca = hbm ? ChannelAddress{pc_of(p), a} : interleave_channels(a, dram_channels);
-                    const int ch = ca.channel;
-                    const uint64_t local = ca.local;
-                    per[ch].push_back({local, false, static_cast<long>(std::ceil(issue / spec.t.tck_ns))});
-                    owner[ch].push_back(k);
+                    per[ca.channel].push_back({ca.local, false, static_cast<long>(std::ceil(issue / spec.t.tck_ns))});
+                    owner[ca.channel].push_back(k);
                 }
             }
             std::vector<double> dram_done(k1 - k0, 0), dram_first(k1 - k0, 1e300);
@@ -118,12 +190,10 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                 }
             }
             for (long k = k0; k < k1; ++k) {
-                // The port returns at most one beat per AXI cycle.
                 // The port streams the burst's beats one per AXI cycle from its first data on (and
                 // after the previous burst's); the Versal NoC adds its latency to every burst (0
-                // where there is none).
-                // Through the HBM switch, a non-local channel adds its hops' latency, and the
-                // lateral links the port's flow shares slow its beats.
+                // where there is none). Through the HBM switch, a non-local channel adds its hops'
+                // latency, and the lateral links the port's flow shares slow its beats.
                 const double noc = memory.noc_latency_ns + memory.controller_latency_ns + switch_ns[p];
                 const double first = std::max(dram_first[k - k0] + noc, last_done);
                 done[k] = std::max(dram_done[k - k0] + noc, first + beats * axi_ns_per_beat / share[p]);
@@ -133,21 +203,67 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
         }
         end_ns = std::max(end_ns, last_done);
     }
-    r.gbps = static_cast<double>(b.channels) * b.bursts_per_port * b.burst_bytes / end_ns;
-    const DramEnergyTable table = energy_table(spec);
-    for (const auto& c : ctrl) r.energy_pj += channel_energy(table, c.stats(), end_ns).total_pj();
-    r.energy_pj_per_bit = r.energy_pj / (8.0 * b.channels * b.bursts_per_port * b.burst_bytes);
-    r.energy_unknown = table.unknown;
-    std::sort(latencies.begin(), latencies.end());
-    r.latency_min_ns = latencies.front();
-    double sum = 0;
-    for (double l : latencies) sum += l;
-    r.latency_mean_ns = sum / latencies.size();
-    r.latency_p99_ns = latencies[static_cast<std::size_t>(0.99 * (latencies.size() - 1))];
-    const double dram_peak = (hbm ? b.channels : memory.channels) * spec.peak_gbps();
-    const double port_peak = b.channels * beat_bytes * memory.axi_clock_mhz / 1000.0;
-    r.peak_gbps = std::min(dram_peak, port_peak);
-    if (memory.noc_bandwidth_gbps > 0) r.peak_gbps = std::min(r.peak_gbps, memory.noc_bandwidth_gbps);
+    std::vector<const DramController*> used;
+    for (const auto& c : ctrl) used.push_back(&c);
+    summarise(memory, b, w, used, std::move(latencies), end_ns, r);
+    return r;
+}
+
+namespace {
+
+// The TLM-2.0 testbench: one traffic thread per port queues its bursts on its AxiMaster.
+struct TlmTraffic : sc_core::sc_module {
+    std::vector<AxiMaster*> masters;
+    const Workload& work;
+    unsigned burst_bytes;
+    double end_ns = 0;
+    SC_HAS_PROCESS(TlmTraffic);
+    TlmTraffic(sc_core::sc_module_name n, std::vector<AxiMaster*> m, const Workload& w, unsigned bytes)
+        : sc_core::sc_module(n), masters(std::move(m)), work(w), burst_bytes(bytes) {
+        for (std::size_t p = 0; p < masters.size(); ++p)
+            sc_core::sc_spawn([this, p] { drive(p); }, sc_core::sc_gen_unique_name("port"));
+    }
+    void drive(std::size_t p) {
+        const std::vector<uint64_t>& bases = work.bases[p];
+        for (uint64_t base : bases) masters[p]->read(base, burst_bytes);
+        while (masters[p]->transfers_done() < static_cast<long>(bases.size())) wait(masters[p]->transfer_done_event());
+        end_ns = std::max(end_ns, sc_core::sc_time_stamp().to_seconds() * 1e9);
+    }
+};
+
+}  // namespace
+
+MembenchResult run_membench_tlm(const MemorySystemConfig& memory, const MembenchSpec& b) {
+    MembenchResult r;
+    const Workload w = prepare(memory, b, r);
+    const unsigned beat_bytes = static_cast<unsigned>(memory.axi_port_width_bits / 8);
+    const unsigned burst_beats = std::max(1u, static_cast<unsigned>(b.burst_bytes) / beat_bytes);
+    MemoryInterconnect interconnect("interconnect", memory, b.channels, b.pc_offset);
+    std::vector<std::unique_ptr<DramChannelTarget>> targets;
+    for (int c = 0; c < memory.channels; ++c) {
+        targets.push_back(std::make_unique<DramChannelTarget>(sc_core::sc_gen_unique_name("channel"), w.spec,
+                                                              AddressMapping{}, 32, false));
+        interconnect.to_channels[c]->bind(targets.back()->socket);
+        targets.back()->controller().record_commands(b.check_protocol);
+    }
+    std::vector<std::unique_ptr<AxiMaster>> masters;
+    std::vector<AxiMaster*> raw;
+    for (int p = 0; p < b.channels; ++p) {
+        masters.push_back(std::make_unique<AxiMaster>(sc_core::sc_gen_unique_name("axi_port"), beat_bytes, burst_beats,
+                                                      b.outstanding));
+        masters.back()->socket.bind(interconnect.from_masters);
+        raw.push_back(masters.back().get());
+    }
+    TlmTraffic traffic("traffic", raw, w, static_cast<unsigned>(b.burst_bytes));
+    sc_core::sc_start();
+    std::vector<double> latencies;
+    for (const auto& m : masters)
+        for (const sc_core::sc_time& t : m->burst_latencies()) latencies.push_back(t.to_seconds() * 1e9);
+    std::vector<const DramController*> used;
+    for (const auto& t : targets) used.push_back(&t->controller());
+    summarise(memory, b, w, used, std::move(latencies), traffic.end_ns, r);
+    r.axi_bursts = 0;
+    for (const auto& m : masters) r.axi_bursts += m->bursts_issued();
     return r;
 }
 

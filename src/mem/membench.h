@@ -1,6 +1,8 @@
 // lmsim: a Shuhai-style memory microbenchmark on the command-level model: AXI ports issue bursts
 // (sequential, random or strided) with a bounded number outstanding; each burst becomes DRAM
 // bursts served by the channel controllers; achieved bandwidth and burst latency are reported.
+// Two drivers of the same model: run_membench computes the bursts' times directly (fast, any
+// number of runs per process); run_membench_tlm runs them through the TLM-2.0 modules.
 #pragma once
 #include <string>
 
@@ -16,6 +18,7 @@ struct MembenchSpec {
     int channels = 1;             // ports used (HBM2: one pseudo-channel each)
     long bursts_per_port = 2000;
     std::string preset;           // DRAM preset; empty: from the platform's memory kind
+    bool check_protocol = false;  // replay every DRAM command through the ProtocolChecker
     int pc_offset = 0;            // HBM2: port p reads pseudo-channel (p + pc_offset) mod channels,
                                   // through the AXI switch (mem/hbm_switch.h); 0: its own
 };
@@ -30,10 +33,17 @@ struct MembenchResult {
     double energy_pj = 0;  // all channels, by command counts (see dram_energy.h)
     double energy_pj_per_bit = 0;
     std::string energy_unknown;  // what the energy figure leaves out
+    long axi_bursts = 0;         // run_membench_tlm: AXI bursts after the 4 KB split
+    long commands_checked = 0;   // with check_protocol: DRAM commands replayed through the checker
+    std::string protocol_violation;  // with check_protocol: the first violation, empty if none
 };
 
 // Throws InputError for a bad pattern, sizes or more channels than the platform has.
 MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec& spec);
+// The same benchmark through the TLM-2.0 modules, in SystemC time: an AxiMaster per port (which
+// splits bursts at 4 KB boundaries, as AXI requires), the MemoryInterconnect, a DramChannelTarget
+// per channel. One SystemC elaboration: call it once per process.
+MembenchResult run_membench_tlm(const MemorySystemConfig& memory, const MembenchSpec& spec);
 std::string default_preset(const MemorySystemConfig& memory);
 
 }  // namespace lmsim::mem

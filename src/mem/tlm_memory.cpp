@@ -6,8 +6,9 @@
 namespace lmsim::mem {
 
 DramChannelTarget::DramChannelTarget(sc_core::sc_module_name name, const DramSpec& spec, AddressMapping mapping,
-                                     int lookahead_window)
-    : sc_core::sc_module(name), socket("socket"), controller_(spec, std::move(mapping)), window_(lookahead_window) {
+                                     int lookahead_window, bool keep_data)
+    : sc_core::sc_module(name), socket("socket"), controller_(spec, std::move(mapping)), window_(lookahead_window),
+      keep_data_(keep_data) {
     socket.register_b_transport(this, &DramChannelTarget::b_transport);
 }
 
@@ -40,12 +41,19 @@ void DramChannelTarget::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc
     for (uint64_t a = address / access * access; a < address + length; a += access)
         reqs.push_back({a, cmd == tlm::TLM_WRITE_COMMAND, arrival});
     std::vector<long> done = controller_.serve(reqs, window_);
-    long last = arrival;
-    for (long d : done) last = std::max(last, d);
+    long last = arrival, first = -1;
+    for (long d : done) {
+        last = std::max(last, d);
+        first = first < 0 ? d : std::min(first, d);
+    }
+    if (DramTimingExtension* ext = trans.get_extension<DramTimingExtension>()) {
+        ext->first_data = sc_core::sc_time(std::max(first, arrival) * tck_ns, sc_core::SC_NS);
+        ext->valid = true;
+    }
 
     // Function: copy through the sparse store, page by page.
     uint8_t* data = trans.get_data_ptr();
-    for (unsigned off = 0; off < length;) {
+    for (unsigned off = 0; keep_data_ && off < length;) {
         const uint64_t a = address + off;
         const unsigned chunk = std::min<unsigned>(length - off, static_cast<unsigned>(kPageBytes - a % kPageBytes));
         if (cmd == tlm::TLM_WRITE_COMMAND) std::memcpy(backing(a), data + off, chunk);
