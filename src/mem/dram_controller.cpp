@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "common/error.h"
 
@@ -40,14 +41,19 @@ DramController::DramController(const DramSpec& spec, AddressMapping mapping)
       rules_by_prev_(kCommands),
       next_(kCommands, std::vector<long>(spec.org.banks(), 0)),
       open_row_(spec.org.banks(), -1),
-      next_refresh_(spec.t.refi) {
+      next_refresh_(spec.t.refi),
+      last_on_bank_(spec.org.banks(), -1) {
     const std::string& m = mapping_.order;
     bool ok = m.size() == 8;
     for (const char* f : {"Bg", "Co", "Ba", "Ro"}) ok = ok && m.find(f) != std::string::npos && m.find(f) % 2 == 0;
     if (!ok)
         throw InputError(fmt::format("address mapping '{}': expected the four fields Bg, Co, Ba, Ro in some order, "
                                      "least significant first (e.g. BgCoBaRo)", m));
-    for (const TimingConstraint& r : rules_) rules_by_prev_[static_cast<int>(r.prev)].push_back(r);
+    for (const TimingConstraint& r : rules_) {
+        rules_by_prev_[static_cast<int>(r.prev)].push_back(r);
+        if (r.prev != Command::REF && r.next != Command::REF) longest_rule_ = std::max(longest_rule_, r.cycles);
+    }
+    longest_rule_ = std::max(longest_rule_, spec_.t.faw);
     for (std::size_t i = 0; i < m.size(); i += 2) {
         const std::string f = m.substr(i, 2);
         if (f == "Bg") fields_.push_back({0, spec_.org.bank_groups});
@@ -124,7 +130,8 @@ void DramController::issue(Command c, const BankAddress& a, long cycle) {
     switch (c) {
         case Command::ACT:
             open_row_[me] = a.row;
-            recent_acts_.push_back(cycle);
+            // The four latest ACTs in time (a backfilled one may be older than the others).
+            recent_acts_.insert(std::upper_bound(recent_acts_.begin(), recent_acts_.end(), cycle), cycle);
             if (recent_acts_.size() > 4) recent_acts_.erase(recent_acts_.begin());
             ++stats_.activates;
             break;
@@ -133,8 +140,80 @@ void DramController::issue(Command c, const BankAddress& a, long cycle) {
         case Command::WR: ++stats_.writes; break;
         case Command::REF: ++stats_.refreshes; break;
     }
-    cmd_bus_free_ = cycle + 1;
-    if (recording_) log_.push_back({c, a, cycle});
+    if (cycle + 1 < cmd_bus_free_) ++backfilled_;
+    cmd_bus_free_ = std::max(cmd_bus_free_, cycle + 1);
+    if (recording_) {
+        if (!log_.empty() && cycle < log_.back().cycle) log_sorted_ = false;
+        log_.push_back({c, a, cycle});
+    }
+    if (c == Command::REF) {
+        last_refresh_ = cycle;
+        recent_.clear();
+    } else {
+        const Recent r{cycle, c, me};
+        recent_.insert(std::upper_bound(recent_.begin(), recent_.end(), r,
+                                        [](const Recent& x, const Recent& y) { return x.cycle < y.cycle; }),
+                       r);
+        last_on_bank_[me] = std::max(last_on_bank_[me], cycle);
+    }
+}
+
+const std::vector<IssuedCommand>& DramController::commands() const {
+    if (!log_sorted_) {
+        std::stable_sort(log_.begin(), log_.end(), [](const IssuedCommand& x, const IssuedCommand& y) { return x.cycle < y.cycle; });
+        log_sorted_ = true;
+    }
+    return log_;
+}
+
+long DramController::backfill_slot(Command c, int bank, long from, long before) const {
+    const int bpg = spec_.org.banks_per_group;
+    from = std::max({from, before - kBackfillWindowCycles, last_refresh_ + 1, last_on_bank_[bank] + 1});
+    if (c == Command::ACT && last_refresh_ >= 0) from = std::max(from, last_refresh_ + static_cast<long>(spec_.t.rfc));
+    if (from >= before) return -1;
+    // Each command r near the window forbids the slots t with r.cycle - after < t < r.cycle + ahead:
+    // `ahead` the rule from r to c (t after r), `after` the rule from c to r (r after t); both at
+    // least 1, since one command a cycle uses the command bus.
+    const auto by_cycle = [](const Recent& x, long cycle) { return x.cycle < cycle; };
+    const auto lo = std::lower_bound(recent_.begin(), recent_.end(), from - longest_rule_, by_cycle);
+    const auto hi = std::lower_bound(lo, recent_.end(), before + longest_rule_, by_cycle);
+    std::vector<std::pair<long, long>>& forbidden = forbidden_;  // [first, last] slots
+    forbidden.clear();
+    for (auto it = lo; it != hi; ++it) {
+        long ahead = 1, after = 1;
+        for (const TimingConstraint& rule : rules_by_prev_[static_cast<int>(it->cmd)])
+            if (rule.next == c && scope_applies(rule.scope, it->bank, bank, bpg)) ahead = std::max<long>(ahead, rule.cycles);
+        for (const TimingConstraint& rule : rules_by_prev_[static_cast<int>(c)])
+            if (rule.next == it->cmd && scope_applies(rule.scope, bank, it->bank, bpg)) after = std::max<long>(after, rule.cycles);
+        forbidden.emplace_back(it->cycle - after + 1, it->cycle + ahead - 1);
+    }
+    std::sort(forbidden.begin(), forbidden.end());
+    long t = from;
+    std::size_t k = 0;
+    while (t < before) {
+        // The first slot at or after t outside every forbidden interval.
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (; k < forbidden.size() && forbidden[k].first <= t; ++k)
+                if (forbidden[k].second >= t) {
+                    t = forbidden[k].second + 1;
+                    moved = true;
+                }
+        }
+        if (t >= before) break;
+        if (c != Command::ACT) return t;
+        // No more than four ACTs in any tFAW window, the new one included.
+        std::vector<long> acts{t};
+        for (auto it = lo; it != hi; ++it)
+            if (it->cmd == Command::ACT && std::labs(it->cycle - t) < spec_.t.faw) acts.push_back(it->cycle);
+        std::sort(acts.begin(), acts.end());
+        bool ok = true;
+        for (std::size_t i = 0; i + 4 < acts.size(); ++i) ok = ok && acts[i + 4] - acts[i] >= spec_.t.faw;
+        if (ok) return t;
+        ++t;
+    }
+    return -1;
 }
 
 long DramController::refresh_if_due(long now) {
@@ -174,6 +253,26 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
     auto bank_of = [&](std::size_t i) { return dec[i].bank_group * bpg + dec[i].bank; };
     // Banks already spoken for by an older request in the window (a bitmask: at most 64 banks).
     if (spec_.org.banks() > 64) throw InputError("the controller's lookahead supports at most 64 banks per channel");
+    // Command-bus slots before prior_free were left by earlier calls; a request that arrived
+    // before then had been queued, and its row commands may go back into them.
+    const long prior_free = cmd_bus_free_;
+    // Forget what can no longer constrain a slot this call may backfill.
+    const long keep_from = prior_free - kBackfillWindowCycles - longest_rule_;
+    std::size_t drop = 0;
+    while (drop < recent_.size() && recent_[drop].cycle < keep_from) ++drop;
+    recent_.erase(recent_.begin(), recent_.begin() + static_cast<long>(drop));
+    // Within a call the slots before prior_free only fill up (constraints only accumulate), so
+    // a slot found illegal for a request's row command stays illegal: each search resumes where
+    // the last one for that request and command stopped ([j][0] PRE, [j][1] ACT).
+    std::vector<std::array<long, 2>> search_from(requests.size(), {0, 0});
+    auto row_slot = [&](Command c, int b, std::size_t j, long normal) {
+        long& from = search_from[j][c == Command::PRE ? 0 : 1];
+        from = std::max(from, requests[j].arrival);
+        if (from + 1 >= prior_free) return normal;
+        const long t = backfill_slot(c, b, from, std::min(prior_free, normal));
+        from = t >= 0 ? t : prior_free;
+        return t >= 0 ? t : normal;
+    };
     for (std::size_t head = 0; head < requests.size(); ++head) {
         long now = refresh_if_due(std::max(requests[head].arrival, cmd_bus_free_));
         const int hb = bank_of(head);
@@ -183,6 +282,7 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
             Command hc = open_row_[hb] == dec[head].row ? (requests[head].is_write ? Command::WR : Command::RD)
                        : open_row_[hb] >= 0 ? Command::PRE : Command::ACT;
             long ht = std::max(now, not_before(hc, hb));
+            if (hc == Command::PRE || hc == Command::ACT) ht = row_slot(hc, hb, head, ht);
             // A younger request's row command that is legal before it, to a bank no older request
             // in the window still needs.
             std::size_t best = requests.size();
@@ -197,7 +297,7 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
                 if (taken || requests[j].arrival > now) continue;
                 if (open_row_[b] == dec[j].row) continue;
                 Command c = open_row_[b] >= 0 ? Command::PRE : Command::ACT;
-                long t = std::max(now, not_before(c, b));
+                const long t = row_slot(c, b, j, std::max(now, not_before(c, b)));
                 if (t < bt) best = j, bt = t, bc = c;
             }
             if (best < requests.size()) {
@@ -205,7 +305,7 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
                 BankAddress a{dec[best].bank_group, dec[best].bank, bc == Command::PRE ? open_row_[b] : dec[best].row};
                 issue(bc, a, bt);
                 outcome[best] = bc == Command::PRE ? static_cast<char>(kConflict) : std::max<char>(outcome[best], kMiss);
-                now = bt;
+                now = std::max(now, bt);
                 continue;
             }
             BankAddress a = ha;
@@ -213,7 +313,7 @@ std::vector<long> DramController::serve(const std::vector<Request>& requests, in
             issue(hc, a, ht);
             if (hc == Command::PRE) outcome[head] = kConflict;
             if (hc == Command::ACT) outcome[head] = std::max<char>(outcome[head], kMiss);
-            now = ht;
+            now = std::max(now, ht);
             if (hc == Command::RD || hc == Command::WR) {
                 done[head] = ht + (hc == Command::WR ? spec_.t.wl : spec_.t.rl) + spec_.t.burst_cycles;
                 break;

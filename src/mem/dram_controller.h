@@ -4,6 +4,12 @@
 // that each issued command raises through the spec's constraint table. Open-page policy,
 // in-order service (FCFS), all-bank refresh every tREFI. Every issued command can be replayed
 // into the independent ProtocolChecker.
+//
+// Requests that arrived while an earlier call was still being served (a loosely-timed target
+// serves each transaction whole, in call order) had been waiting in the controller's queue: the
+// row commands (PRE, ACT) they need may go into command-bus slots the earlier call left free,
+// back to their arrival (at most kBackfillWindowCycles back), wherever every timing rule with
+// the commands before and after that slot holds. Column commands stay in order.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -86,14 +92,20 @@ public:
 
     const ChannelStats& stats() const { return stats_; }
     const DramSpec& spec() const { return spec_; }
-    // Every command issued, when recording is on (for the protocol checker in tests).
+    // Every command issued, in time order, when recording is on (for the protocol checker).
     void record_commands(bool on) { recording_ = on; }
-    const std::vector<IssuedCommand>& commands() const { return log_; }
+    const std::vector<IssuedCommand>& commands() const;
+    // Row commands placed in earlier free command-bus slots (see above).
+    long backfilled_commands() const { return backfilled_; }
+    static constexpr long kBackfillWindowCycles = 64;  // [A] how far back a queued request's row command may go
 
 private:
     long not_before(Command c, int bank) const;
     void issue(Command c, const BankAddress& a, long cycle);
     long refresh_if_due(long now);
+    // The earliest free command-bus slot in [from, before) where row command c (PRE or ACT) on
+    // `bank` is legal with every command around it; -1 if none.
+    long backfill_slot(Command c, int bank, long from, long before) const;
     DramSpec spec_;
     AddressMapping mapping_;
     // The mapping parsed once: field (0 bank group, 1 column, 2 bank, 3 row) and its size, least
@@ -116,7 +128,21 @@ private:
     long next_refresh_ = 0;
     ChannelStats stats_;
     bool recording_ = false;
-    std::vector<IssuedCommand> log_;
+    mutable std::vector<IssuedCommand> log_;
+    mutable bool log_sorted_ = true;
+    // Recent commands, in time order, for backfilling: every command that can constrain a slot
+    // in the window (REF aside: a backfilled command never precedes the last refresh).
+    struct Recent {
+        long cycle;
+        Command cmd;
+        int bank;
+    };
+    std::vector<Recent> recent_;
+    std::vector<long> last_on_bank_;  // cycle of the latest command on each bank
+    long last_refresh_ = -1;
+    int longest_rule_ = 0;  // cycles: the longest constraint, REF's aside
+    long backfilled_ = 0;
+    mutable std::vector<std::pair<long, long>> forbidden_;  // backfill_slot's scratch
 };
 
 }  // namespace lmsim::mem
