@@ -23,9 +23,10 @@ void run_membench_cmd(const MembenchArgs& a) {
     // The design's AXI masters, at the memory interface clock.
     memory.axi_port_width_bits = std::min(memory.axi_port_width_bits, hw.design.axi.width_bits);
     mem::MembenchResult r = a.tlm ? mem::run_membench_tlm(memory, a.spec) : mem::run_membench(memory, a.spec);
-    fmt::print("membench {} ({} {}, preset {}): pattern {}, burst {} B, {} outstanding, {} channel(s){}\n",
-               hw.platform.name, memory.kind, hw.file, r.preset, a.spec.pattern, a.spec.burst_bytes,
-               a.spec.outstanding, a.spec.channels,
+    fmt::print("membench {} ({} {}, preset {}): pattern {}{}, burst {} B, {} outstanding, {} channel(s){}\n",
+               hw.platform.name, memory.kind, hw.file, r.preset, a.spec.pattern,
+               a.spec.write_fraction > 0 ? fmt::format(" ({:.0f} % writes)", 100 * a.spec.write_fraction) : "",
+               a.spec.burst_bytes, a.spec.outstanding, a.spec.channels,
                a.tlm ? fmt::format(", through the TLM-2.0 modules ({} AXI bursts after 4 KB splits)", r.axi_bursts) : "");
     fmt::print("  bandwidth  {:.2f} GB/s ({:.1f} % of {:.2f} GB/s peak)\n", r.gbps, 100 * r.gbps / r.peak_gbps, r.peak_gbps);
     fmt::print("  latency    min {:.0f} ns, mean {:.0f} ns, p99 {:.0f} ns (per burst, issue to last beat)\n",
@@ -53,6 +54,9 @@ void add_membench_command(CLI::App& app) {
     cmd->add_option("--preset", args->spec.preset, "DRAM timing preset (default from the platform)");
     cmd->add_option("--pc-offset", args->spec.pc_offset,
                     "HBM2: port p reads pseudo-channel (p + N) mod channels through the AXI switch")
+        ->capture_default_str();
+    cmd->add_option("--write-fraction", args->spec.write_fraction,
+                    "share of the bursts that are writes, spread evenly (independent AXI write channel)")
         ->capture_default_str();
     cmd->add_flag("--tlm", args->tlm,
                   "drive the traffic through the TLM-2.0 modules (AxiMaster -> MemoryInterconnect -> DramChannelTarget) "

@@ -14,6 +14,7 @@ HbmSwitch::HbmSwitch(const HbmSwitchConfig& c, int channels)
     : ports_per_switch_(c.ports_per_switch > 0 ? c.ports_per_switch : channels),
       links_(std::max(1, c.lateral_links)),
       switches_(channels / (c.ports_per_switch > 0 ? c.ports_per_switch : channels)),
+      channels_(channels),
       hop_latency_ns_(c.hop_latency_ns) {
     if (channels % ports_per_switch_ != 0)
         throw InputError(fmt::format("HBM switch: {} ports per mini-switch do not divide {} pseudo-channels",
@@ -41,6 +42,19 @@ std::vector<double> HbmSwitch::shares(const std::vector<Flow>& flows) const {
         out.push_back(share);
     }
     return out;
+}
+
+HbmSwitch::OffsetPattern HbmSwitch::read_with_offset(int ports, int offset) const {
+    OffsetPattern o;
+    std::vector<Flow> flows;
+    for (int p = 0; p < ports; ++p) {
+        flows.push_back({p, (p + offset) % channels_, false});
+        o.latency_ns.push_back(latency_ns(p, flows.back().channel));
+        o.max_hops = std::max(o.max_hops, hops(p, flows.back().channel));
+    }
+    o.share = shares(flows);
+    for (double s : o.share) o.min_share = std::min(o.min_share, s);
+    return o;
 }
 
 }  // namespace lmsim::mem

@@ -35,8 +35,17 @@ public:
     // The share of a port's beat rate each flow gets when all run at once (1: unimpeded).
     std::vector<double> shares(const std::vector<Flow>& flows) const;
 
+    // Ports 0 .. ports-1 each reading pseudo-channel (port + offset) mod channels at once: each
+    // port's share and added latency, the farthest path's hops and the smallest share.
+    struct OffsetPattern {
+        std::vector<double> share, latency_ns;
+        int max_hops = 0;
+        double min_share = 1;
+    };
+    OffsetPattern read_with_offset(int ports, int offset) const;
+
 private:
-    int ports_per_switch_, links_, switches_;
+    int ports_per_switch_, links_, switches_, channels_;
     double hop_latency_ns_;
 };
 

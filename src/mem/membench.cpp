@@ -33,6 +33,8 @@ struct Workload {
     DramSpec spec;
     bool hbm = false;
     std::vector<std::vector<uint64_t>> bases;  // [port][burst]
+    std::vector<char> write;                   // [burst]: a write (the same for every port)
+    HbmSwitch::OffsetPattern paths;            // each port's share and latency through the HBM switch
 };
 
 Workload prepare(const MemorySystemConfig& memory, const MembenchSpec& b, MembenchResult& r) {
@@ -58,6 +60,8 @@ Workload prepare(const MemorySystemConfig& memory, const MembenchSpec& b, Memben
         throw InputError(fmt::format("--burst {}: expected a multiple of the {}-byte DRAM access", b.burst_bytes, access));
     if (b.outstanding < 1) throw InputError("--outstanding must be >= 1");
     if (b.bursts_per_port < 1) throw InputError("--bursts must be >= 1");
+    if (!(b.write_fraction >= 0 && b.write_fraction <= 1))
+        throw InputError(fmt::format("--write-fraction {}: expected a share from 0 to 1", b.write_fraction));
     if (b.channels < 1 || b.channels > memory.axi_ports)
         throw InputError(fmt::format("--channels {}: the platform's {} memory has {} ports", b.channels, memory.kind, memory.axi_ports));
     w.hbm = memory.kind == "hbm2";
@@ -68,21 +72,20 @@ Workload prepare(const MemorySystemConfig& memory, const MembenchSpec& b, Memben
         if (b.pc_offset < 0 || b.pc_offset >= memory.channels)
             throw InputError(fmt::format("--pc-offset {}: expected 0 to {}", b.pc_offset, memory.channels - 1));
     }
+    // Burst k is a write when the running count of writes k x fraction steps up: evenly spread.
+    for (long k = 0; k < b.bursts_per_port; ++k)
+        w.write.push_back(std::floor((k + 1) * b.write_fraction) > std::floor(k * b.write_fraction));
     Rng rng(17);
     w.bases.assign(b.channels, {});
     for (int p = 0; p < b.channels; ++p)
         for (long k = 0; k < b.bursts_per_port; ++k)
             w.bases[p].push_back(random ? (rng.next_u64() % kSpanPerPortBytes) / b.burst_bytes * b.burst_bytes
                                         : static_cast<uint64_t>(k * stride) % kSpanPerPortBytes);
-    if (w.hbm) {
-        const HbmSwitch sw(memory.crossbar, memory.channels);
-        std::vector<HbmSwitch::Flow> flows;
-        for (int p = 0; p < b.channels; ++p) {
-            flows.push_back({p, (p + b.pc_offset) % memory.channels, false});
-            r.max_switch_hops = std::max(r.max_switch_hops, sw.hops(p, flows.back().channel));
-        }
-        for (double s : sw.shares(flows)) r.min_switch_share = std::min(r.min_switch_share, s);
-    }
+    w.paths.share.assign(b.channels, 1.0);
+    w.paths.latency_ns.assign(b.channels, 0.0);
+    if (w.hbm) w.paths = HbmSwitch(memory.crossbar, memory.channels).read_with_offset(b.channels, b.pc_offset);
+    r.max_switch_hops = w.paths.max_hops;
+    r.min_switch_share = w.paths.min_share;
     return w;
 }
 
@@ -135,15 +138,8 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     const bool hbm = w.hbm;
     const int dram_channels = memory.channels;
     auto pc_of = [&](int port) { return (port + b.pc_offset) % memory.channels; };
-    std::vector<double> share(b.channels, 1.0);
-    std::vector<double> switch_ns(b.channels, 0.0);
-    if (hbm) {
-        const HbmSwitch sw(memory.crossbar, memory.channels);
-        std::vector<HbmSwitch::Flow> flows;
-        for (int p = 0; p < b.channels; ++p) flows.push_back({p, pc_of(p), false});
-        share = sw.shares(flows);
-        for (int p = 0; p < b.channels; ++p) switch_ns[p] = sw.latency_ns(p, pc_of(p));
-    }
+    const std::vector<double>& share = w.paths.share;
+    const std::vector<double>& switch_ns = w.paths.latency_ns;
     std::vector<DramController> ctrl;
     for (int c = 0; c < dram_channels; ++c) {
         ctrl.emplace_back(spec);
@@ -154,9 +150,16 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     const long beats = std::max<long>(1, b.burst_bytes / beat_bytes);
     std::vector<double> latencies;
     double end_ns = 0;
+    // The path latency (NoC, controller and PHY, HBM switch hops) is added once per burst: request
+    // and read data for a read, write data and response for a write [A: the same both ways].
     for (int p = 0; p < b.channels; ++p) {
+        const double path_ns = memory.noc_latency_ns + memory.controller_latency_ns + switch_ns[p];
         std::vector<double> done(b.bursts_per_port, 0), issued(b.bursts_per_port, 0);
-        double last_done = 0;
+        // Reads and writes have their own address channel, outstanding slots and data channel
+        // (index 0 read, 1 write): the AXI channels are independent.
+        std::vector<long> of_direction[2];  // bursts of each direction, in order
+        double last_issue[2] = {-1e300, -1e300}, data_free[2] = {0, 0};
+        double end_port = 0;
         // Bursts are handed to the controllers a few at a time (never more than are in flight),
         // so that the controller's lookahead spans burst boundaries as a real request queue does.
         const long chunk = std::min<long>(b.outstanding, 4);
@@ -165,22 +168,47 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
             std::vector<std::vector<DramController::Request>> per(dram_channels);
             std::vector<std::vector<long>> owner(dram_channels);  // burst of each request
             for (long k = k0; k < k1; ++k) {
-                // A new burst may start when a slot frees up (outstanding limit), one address
-                // beat per AXI cycle.
-                double issue = k > 0 ? issued[k - 1] + axi_ns_per_beat : 0;
-                if (k >= b.outstanding) issue = std::max(issue, done[k - b.outstanding]);
-                issued[k] = issue;
+                const int dir = w.write[k] ? 1 : 0;
+                // A new burst may start when a slot of its direction frees up (outstanding
+                // limit), one address beat per AXI cycle on its address channel.
+                std::vector<long>& mine = of_direction[dir];
+                double issue = std::max(0.0, last_issue[dir] + axi_ns_per_beat);
+                if (static_cast<long>(mine.size()) >= b.outstanding)
+                    issue = std::max(issue, done[mine[mine.size() - static_cast<std::size_t>(b.outstanding)]]);
+                issued[k] = last_issue[dir] = issue;
+                mine.push_back(k);
+                // A write's data crosses the port first, one beat per AXI cycle after the previous
+                // write's; the controller takes the burst once it has all of it [A].
+                double arrival = issue;
+                if (dir == 1) {
+                    data_free[1] = std::max(issue, data_free[1]) + beats * axi_ns_per_beat / share[p];
+                    arrival = data_free[1] + path_ns / 2;
+                }
                 const uint64_t base = w.bases[p][k];
                 for (long off = 0; off < b.burst_bytes; off += access) {
                     uint64_t a = base + static_cast<uint64_t>(off);
                     const ChannelAddress ca = hbm ? ChannelAddress{pc_of(p), a} : interleave_channels(a, dram_channels);
-                    per[ca.channel].push_back({ca.local, false, static_cast<long>(std::ceil(issue / spec.t.tck_ns))});
+                    per[ca.channel].push_back({ca.local, dir == 1, static_cast<long>(std::ceil(arrival / spec.t.tck_ns))});
                     owner[ca.channel].push_back(k);
                 }
             }
             std::vector<double> dram_done(k1 - k0, 0), dram_first(k1 - k0, 1e300);
             for (int ch = 0; ch < dram_channels; ++ch) {
                 if (per[ch].empty()) continue;
+                // The controller's queue holds requests in the order they arrive (a write arrives
+                // after its data, later than the reads issued beside it).
+                std::vector<std::size_t> order(per[ch].size());
+                for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+                std::stable_sort(order.begin(), order.end(),
+                                 [&](std::size_t x, std::size_t y) { return per[ch][x].arrival < per[ch][y].arrival; });
+                std::vector<DramController::Request> sorted;
+                std::vector<long> sorted_owner;
+                for (std::size_t i : order) {
+                    sorted.push_back(per[ch][i]);
+                    sorted_owner.push_back(owner[ch][i]);
+                }
+                per[ch].swap(sorted);
+                owner[ch].swap(sorted_owner);
                 std::vector<long> t = ctrl[ch].serve(per[ch], 32);
                 for (std::size_t i = 0; i < t.size(); ++i) {
                     double& d = dram_done[owner[ch][i] - k0];
@@ -190,18 +218,22 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                 }
             }
             for (long k = k0; k < k1; ++k) {
-                // The port streams the burst's beats one per AXI cycle from its first data on (and
-                // after the previous burst's); the Versal NoC adds its latency to every burst (0
-                // where there is none). Through the HBM switch, a non-local channel adds its hops'
-                // latency, and the lateral links the port's flow shares slow its beats.
-                const double noc = memory.noc_latency_ns + memory.controller_latency_ns + switch_ns[p];
-                const double first = std::max(dram_first[k - k0] + noc, last_done);
-                done[k] = std::max(dram_done[k - k0] + noc, first + beats * axi_ns_per_beat / share[p]);
-                last_done = done[k];
+                if (w.write[k]) {
+                    // The write response follows the last write to DRAM.
+                    done[k] = dram_done[k - k0] + path_ns / 2;
+                } else {
+                    // The port streams the burst's beats one per AXI cycle from its first data on
+                    // (and after the previous read's); through the HBM switch, the lateral links
+                    // the port's flow shares slow its beats.
+                    const double first = std::max(dram_first[k - k0] + path_ns, data_free[0]);
+                    done[k] = std::max(dram_done[k - k0] + path_ns, first + beats * axi_ns_per_beat / share[p]);
+                    data_free[0] = done[k];
+                }
+                end_port = std::max(end_port, done[k]);
                 latencies.push_back(done[k] - issued[k]);
             }
         }
-        end_ns = std::max(end_ns, last_done);
+        end_ns = std::max(end_ns, end_port);
     }
     std::vector<const DramController*> used;
     for (const auto& c : ctrl) used.push_back(&c);
@@ -225,7 +257,10 @@ struct TlmTraffic : sc_core::sc_module {
     }
     void drive(std::size_t p) {
         const std::vector<uint64_t>& bases = work.bases[p];
-        for (uint64_t base : bases) masters[p]->read(base, burst_bytes);
+        for (std::size_t k = 0; k < bases.size(); ++k) {
+            if (work.write[k]) masters[p]->write(bases[k], burst_bytes);
+            else masters[p]->read(bases[k], burst_bytes);
+        }
         while (masters[p]->transfers_done() < static_cast<long>(bases.size())) wait(masters[p]->transfer_done_event());
         end_ns = std::max(end_ns, sc_core::sc_time_stamp().to_seconds() * 1e9);
     }

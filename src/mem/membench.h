@@ -18,6 +18,7 @@ struct MembenchSpec {
     int channels = 1;             // ports used (HBM2: one pseudo-channel each)
     long bursts_per_port = 2000;
     std::string preset;           // DRAM preset; empty: from the platform's memory kind
+    double write_fraction = 0;    // share of the bursts that are writes, spread evenly (0: reads only)
     bool check_protocol = false;  // replay every DRAM command through the ProtocolChecker
     int pc_offset = 0;            // HBM2: port p reads pseudo-channel (p + pc_offset) mod channels,
                                   // through the AXI switch (mem/hbm_switch.h); 0: its own

@@ -20,18 +20,14 @@ MemoryInterconnect::MemoryInterconnect(sc_core::sc_module_name name, const Memor
       ns_per_byte_(1000.0 / m.axi_clock_mhz / (m.axi_port_width_bits / 8.0)),
       switch_ns_(ports, 0.0),
       share_(ports, 1.0),
-      port_free_ns_(ports, 0.0) {
+      port_free_ns_(ports, {0.0, 0.0}) {
     from_masters.register_b_transport(this, &MemoryInterconnect::b_transport);
     for (int c = 0; c < channels_; ++c)
         to_channels.push_back(std::make_unique<ChannelSocket>(sc_core::sc_gen_unique_name("to_channel")));
     if (hbm_) {
-        const HbmSwitch sw(m.crossbar, channels_);
-        std::vector<HbmSwitch::Flow> flows;
-        for (int p = 0; p < ports; ++p) {
-            flows.push_back({p, (p + pc_offset_) % channels_, false});
-            switch_ns_[p] = sw.latency_ns(p, flows.back().channel);
-        }
-        share_ = sw.shares(flows);
+        const HbmSwitch::OffsetPattern paths = HbmSwitch(m.crossbar, channels_).read_with_offset(ports, pc_offset_);
+        switch_ns_ = paths.latency_ns;
+        share_ = paths.share;
     }
     sub_.set_extension(&timing_);
 }
@@ -41,9 +37,19 @@ MemoryInterconnect::~MemoryInterconnect() { sub_.clear_extension(&timing_); }
 void MemoryInterconnect::b_transport(int port, tlm::tlm_generic_payload& t, sc_core::sc_time& delay) {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     const uint64_t length = t.get_data_length();
+    const bool write = t.get_command() == tlm::TLM_WRITE_COMMAND;
+    const double lat = fixed_latency_ns_ + switch_ns_[port];
+    const double beats_ns = double(length) * ns_per_byte_ / share_[port];
+    // A write's data crosses the port first (after the previous write's), and the channels take
+    // the burst once they have all of it [A]; half the path latency each way.
+    sc_core::sc_time at = now + delay;
+    if (write) {
+        port_free_ns_[port][1] = std::max(ns_of(at), port_free_ns_[port][1]) + beats_ns;
+        at = sc_core::sc_time(port_free_ns_[port][1] + lat / 2, sc_core::SC_NS);
+    }
     if (hbm_) ranges_ = {{(port + pc_offset_) % channels_, t.get_address(), length}};
     else interleave_ranges(t.get_address(), length, channels_, ranges_);
-    double first = 1e300, dram_done = ns_of(now + delay);
+    double first = 1e300, dram_done = ns_of(at);
     t.set_response_status(tlm::TLM_OK_RESPONSE);
     for (const ChannelRange& r : ranges_) {
         sub_.set_command(t.get_command());
@@ -54,18 +60,22 @@ void MemoryInterconnect::b_transport(int port, tlm::tlm_generic_payload& t, sc_c
         sub_.set_byte_enable_ptr(nullptr);
         sub_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         timing_.valid = false;
-        sc_core::sc_time d = delay;
+        sc_core::sc_time d = at - now;
         (*to_channels[r.channel])->b_transport(sub_, d);
         if (sub_.is_response_error()) t.set_response_status(sub_.get_response_status());
         dram_done = std::max(dram_done, ns_of(now + d));
         first = std::min(first, timing_.valid ? ns_of(timing_.first_data) : ns_of(now + d));
     }
-    // The port streams the beats one per AXI cycle (less what the HBM switch's lateral links
-    // leave it) from the first data on, after its previous burst.
-    const double lat = fixed_latency_ns_ + switch_ns_[port];
-    const double start = std::max(first + lat, port_free_ns_[port]);
-    const double done = std::max(dram_done + lat, start + double(length) * ns_per_byte_ / share_[port]);
-    port_free_ns_[port] = done;
+    double done;
+    if (write) {
+        done = dram_done + lat / 2;  // the write response
+    } else {
+        // The port streams the beats one per AXI cycle (less what the HBM switch's lateral links
+        // leave it) from the first data on, after its previous read.
+        const double start = std::max(first + lat, port_free_ns_[port][0]);
+        done = std::max(dram_done + lat, start + beats_ns);
+        port_free_ns_[port][0] = done;
+    }
     delay = sc_core::sc_time(done, sc_core::SC_NS) - now;
 }
 

@@ -14,6 +14,7 @@
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -40,7 +41,8 @@ private:
     bool hbm_;
     int pc_offset_, channels_;
     double fixed_latency_ns_, ns_per_byte_;
-    std::vector<double> switch_ns_, share_, port_free_ns_;
+    std::vector<double> switch_ns_, share_;
+    std::vector<std::array<double, 2>> port_free_ns_;  // each port's read and write data channel
     tlm::tlm_generic_payload sub_;
     DramTimingExtension timing_;
     std::vector<ChannelRange> ranges_;
