@@ -178,6 +178,31 @@ TEST_CASE("run reports HBM2 DRAM energy at 3.9 pJ/bit of the bytes moved", "[cli
     CHECK(j["memory"]["energy"]["dram_pj"].get<double>() == Approx(3.9 * bits).epsilon(0.02));
 }
 
+TEST_CASE("tlm memory fidelity: the producer's bursts through the TLM-2.0 sockets time exactly as command level", "[cli][run][memory][tlm]") {
+    // The same controllers behind DramChannelTarget sockets: identical cycles and DRAM command
+    // counts, on the VCK190 at 400 and 425 MHz and on the U280's 32 pseudo-channels. A request
+    // in the past (the producer computing behind simulation time) would fail the run.
+    const std::string model = short_27b(3);
+    const std::string out = fresh_dir("lmsim-run-tlm");
+    for (const std::string config : {"vck190", "vck190 --set design.clock_mhz=425", "u280"}) {
+        INFO(config);
+        double cycles[2];
+        nlohmann::json commands[2];
+        for (int f = 0; f < 2; ++f) {
+            Result r = run("run " + config + " --quiet --model " + model + " --set platform.memory.fidelity=" +
+                           (f ? "tlm" : "command") + " --out " + out);
+            INFO(r.output);
+            REQUIRE(r.code == 0);
+            const nlohmann::json j = read_json(out + "/report.json");
+            cycles[f] = j["decode"]["cycles_per_token"];
+            commands[f] = j["memory"]["dram_commands"];
+            if (f) CHECK(j["memory"]["fidelity"] == "tlm");
+        }
+        CHECK(cycles[1] == cycles[0]);
+        CHECK(commands[1] == commands[0]);
+    }
+}
+
 TEST_CASE("stream and command memory fidelity agree on the released design", "[cli][run][memory]") {
     const std::string model = short_27b(3);
     const std::string out = fresh_dir("lmsim-run-fidelity");

@@ -164,7 +164,7 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.memory.noc_latency_ns = m.get_number_or("noc_latency_ns", 0, 0, 10000);
     c.memory.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
     c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
-    c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "stream"});
+    c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "tlm", "stream"});
     if (m.has("crossbar")) {
         JsonObject x = m.get_object("crossbar");
         x.require_known_keys({"ports_per_switch", "lateral_links", "hop_latency_ns", "sources"});

@@ -43,7 +43,7 @@ struct MemorySystemConfig {
     // Memory controller, PHY and AXI path beyond the DRAM's own timing (added to every burst).
     double controller_latency_ns = 0;
     double noc_bandwidth_gbps = 0;
-    std::string fidelity = "command";  // "command" | "stream" (src/mem/stream_model.h)
+    std::string fidelity = "command";  // "command" | "tlm" | "stream" (hw/memory_port.h)
     HbmSwitchConfig crossbar;
     double peak_gbps() const { return channels * channel_width_bits / 8.0 * data_rate_mtps / 1000.0; }
 };

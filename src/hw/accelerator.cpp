@@ -84,10 +84,18 @@ private:
             for (std::size_t i = 0; i < inputs_.size(); ++i) read[i] = top_.fifos_[inputs_[i]].read();
             status = runner_.advance(top_.options_.batch_iterations, &blocked_fifo);
             const Cycle local = runner_.local_cycle();
-            for (std::size_t i = 0; i < outputs_.size(); ++i)
-                if (top_.fifos_[outputs_[i]].written() != written[i]) notify_at(top_.data_written_[outputs_[i]], local);
-            for (std::size_t i = 0; i < inputs_.size(); ++i)
-                if (top_.fifos_[inputs_[i]].read() != read[i]) notify_at(top_.space_freed_[inputs_[i]], local);
+            // A waiting peer is woken at the time of the first token this batch wrote (or of the
+            // first slot it freed), not at the end of the batch: it then never computes behind
+            // simulation time, so the producer's memory requests are never in the past (what a
+            // TLM-2.0 initiator needs: memory.fidelity = tlm).
+            for (std::size_t i = 0; i < outputs_.size(); ++i) {
+                const TimedFifo& f = top_.fifos_[outputs_[i]];
+                if (f.written() != written[i]) notify_at(top_.data_written_[outputs_[i]], std::min(local, f.write_cycle(written[i])));
+            }
+            for (std::size_t i = 0; i < inputs_.size(); ++i) {
+                const TimedFifo& f = top_.fifos_[inputs_[i]];
+                if (f.read() != read[i]) notify_at(top_.space_freed_[inputs_[i]], std::min(local, f.read_cycle(read[i])));
+            }
             const std::size_t now_done = runner_.counters().invocation_end.size();
             if (now_done / layers != invocations / layers) top_.controller_->token_progress.notify(sc_core::SC_ZERO_TIME);
             invocations = now_done;

@@ -328,10 +328,24 @@ void BlockRunner::issue_read_burst(std::size_t b) {
     ++counters_.bursts;
 }
 
+bool BlockRunner::read_burst_ready(std::size_t b) const {
+    // The beats issue_read_burst bounds the burst by (the previous loop's last, and the one whose
+    // leaving makes room in the read buffer) have been routed.
+    const Burst& burst = bursts_[b];
+    if (producer_.sequential_loops && burst.first_beat % producer_.loop_beats == 0 && burst.first_beat > 0 &&
+        routed_base_ + burst.first_beat - 1 >= routed_count_)
+        return false;
+    const int64_t need = routed_base_ + burst.first_beat + burst.beats - 1 - producer_.read_buffer_beats;
+    return need < routed_count_;
+}
+
 BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     if (iter_ == 0) routed_base_ = routed_count_;
     while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
-    while (next_issue_ <= cur_burst_) issue_read_burst(next_issue_++);
+    // The burst this beat belongs to, and every later one whose bounds are already known (see
+    // below), before the beat can wait for output space.
+    while (next_issue_ < bursts_.size() && (next_issue_ <= cur_burst_ || read_burst_ready(next_issue_)))
+        issue_read_burst(next_issue_++);
     const Burst& b = bursts_[cur_burst_];
     // The port carries one beat per cycle: beat i of a burst arrives no earlier than its first
     // beat + i, nor than the burst's last beat minus the beats after it.
@@ -346,6 +360,10 @@ BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     last_arrival_ = arrival;
     routed_[routed_count_ & (static_cast<int64_t>(routed_.size()) - 1)] = t;
     ++routed_count_;
+    // Issue every burst whose bounds are now all known, as the AR channel would, without waiting
+    // for its first beat: the same issue cycles, asked for no later in simulation time than they
+    // fall (what a TLM-2.0 initiator needs: memory.fidelity = tlm).
+    while (next_issue_ < bursts_.size() && read_burst_ready(next_issue_)) issue_read_burst(next_issue_++);
     counters_.bytes_read += producer_.beat_bytes;
     record_start(t, next_lower_, in_bound, out_bound, 1);
     return Status::Progress;

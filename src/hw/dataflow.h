@@ -216,6 +216,7 @@ private:
     void advance_positions();
     void record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii);
     void issue_read_burst(std::size_t b);
+    bool read_burst_ready(std::size_t b) const;
 
     const BlockProgram& program_;
     std::vector<TimedFifo>& fifos_;

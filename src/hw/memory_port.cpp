@@ -4,7 +4,13 @@
 #include <cmath>
 #include <tuple>
 
+#include <fmt/format.h>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <stdexcept>
+
 #include "mem/dram_energy.h"
+#include "mem/tlm_memory.h"
 #include "mem/membench.h"
 #include "mem/stream_model.h"
 
@@ -18,6 +24,28 @@ constexpr int kControllerWindow = 32;
 constexpr long kCalibrationAccesses = 1L << 20;
 
 }  // namespace
+
+// fidelity "tlm": one TLM-2.0 initiator socket per DRAM channel, each bound to that channel's
+// DramChannelTarget. Transactions are timing only (the weights' values live in the functional
+// model) and carry a DramTimingExtension for the first data's time.
+struct MemoryPort::TlmPath : sc_core::sc_module {
+    using Socket = tlm_utils::simple_initiator_socket<TlmPath>;
+    std::vector<std::unique_ptr<Socket>> sockets;
+    std::vector<std::unique_ptr<mem::DramChannelTarget>> targets;
+    tlm::tlm_generic_payload payload;
+    mem::DramTimingExtension timing;
+    std::vector<uint8_t> scratch;
+    TlmPath(sc_core::sc_module_name name, const mem::DramSpec& spec, int channels) : sc_core::sc_module(name) {
+        for (int c = 0; c < channels; ++c) {
+            sockets.push_back(std::make_unique<Socket>(sc_core::sc_gen_unique_name("to_channel")));
+            targets.push_back(std::make_unique<mem::DramChannelTarget>(sc_core::sc_gen_unique_name("dram_channel"), spec,
+                                                                       mem::AddressMapping{}, kControllerWindow, false));
+            sockets.back()->bind(targets.back()->socket);
+        }
+        payload.set_extension(&timing);
+    }
+    ~TlmPath() override { payload.clear_extension(&timing); }
+};
 
 MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& design, int beat_bytes)
     : fidelity_(platform.memory.fidelity),
@@ -38,6 +66,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
     for (int c = 0; c < n; ++c) channels_.emplace_back(spec);
     channel_free_ns_.assign(n, 0.0);
     same_row_span_ = channels_.front().same_row_span_bytes();
+    if (fidelity_ == "tlm") tlm_ = std::make_unique<TlmPath>(sc_core::sc_gen_unique_name("memory_tlm"), spec, n);
     if (fidelity_ == "stream") {
         for (int w = 0; w < 2; ++w) {
             const mem::StreamEstimate e =
@@ -93,8 +122,8 @@ MemoryPort::Energy MemoryPort::energy(double elapsed_ns) const {
         e.ref_pj += d.ref_pj;
         e.background_pj += d.background_pj;
     };
-    if (fidelity_ == "command") {
-        for (const auto& c : channels_) add(c.stats());
+    if (fidelity_ != "stream") {
+        for (int c = 0; c < static_cast<int>(channels_.size()); ++c) add(controller(c).stats());
     } else {
         const int n = static_cast<int>(channels_.size());
         const double access = spec.org.bytes_per_access();
@@ -117,10 +146,14 @@ double MemoryPort::peak_gbps() const {
     return p;
 }
 
+const mem::DramController& MemoryPort::controller(int c) const {
+    return tlm_ ? tlm_->targets[static_cast<std::size_t>(c)]->controller() : channels_[static_cast<std::size_t>(c)];
+}
+
 const MemoryPortStats& MemoryPort::stats() const {
     stats_.dram = {};
-    for (const auto& c : channels_) {
-        const mem::ChannelStats& s = c.stats();
+    for (int c = 0; c < static_cast<int>(channels_.size()); ++c) {
+        const mem::ChannelStats& s = controller(c).stats();
         stats_.dram.reads += s.reads;
         stats_.dram.writes += s.writes;
         stats_.dram.activates += s.activates;
@@ -160,12 +193,57 @@ void MemoryPort::channel_ranges(uint64_t address, int64_t bytes, std::vector<mem
     out.clear();
     const int n = static_cast<int>(channels_.size());
     if (kind_ == "hbm2") {
-        // Every master moves its share of each beat to its own pseudo-channel.
-        const uint64_t share = static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(access_bytes_), bytes / n));
-        for (int c = 0; c < n; ++c) out.push_back({c, address / static_cast<uint64_t>(n), share});
+        // Every master moves its share of each beat to its own pseudo-channel, in whole DRAM
+        // accesses from an access boundary (the masters move in lockstep [A]).
+        const uint64_t access = static_cast<uint64_t>(access_bytes_);
+        const uint64_t share = std::max<uint64_t>(access, static_cast<uint64_t>(bytes / n) / access * access);
+        const uint64_t local = address / static_cast<uint64_t>(n) / access * access;
+        for (int c = 0; c < n; ++c) out.push_back({c, local, share});
         return;
     }
     mem::interleave_ranges(address, static_cast<uint64_t>(bytes), n, out);
+}
+
+// The TLM-2.0 path: each channel's range as one base-protocol transaction, loosely timed. The
+// initiator runs ahead of simulation time (temporal decoupling): the request's time, aligned to
+// the DRAM clock edge as the controller takes it (as command_level does), goes in the annotated
+// delay; the returned delay is the time to the last data, the extension the first data's.
+std::pair<double, double> MemoryPort::tlm_level(uint64_t address, int64_t bytes, double issue_ns, bool write) {
+    const double tck = channels_.front().spec().t.tck_ns;
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time at(std::ceil(issue_ns / tck) * tck, sc_core::SC_NS);
+    if (at < now)
+        throw std::logic_error(fmt::format("memory port (tlm): a {} burst issued at {:.1f} ns reached the port at "
+                                           "simulation time {}; a loosely-timed initiator cannot annotate a negative delay",
+                                           write ? "write" : "read", issue_ns, now.to_string()));
+    TlmPath& path = *tlm_;
+    channel_ranges(address, bytes, ranges_);
+    double first = 1e300, last = issue_ns;
+    for (const mem::ChannelRange& r : ranges_) {
+        if (path.scratch.size() < r.bytes) path.scratch.resize(r.bytes);
+        tlm::tlm_generic_payload& t = path.payload;
+        t.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+        t.set_address(r.local);
+        t.set_data_ptr(path.scratch.data());
+        t.set_data_length(static_cast<unsigned>(r.bytes));
+        t.set_streaming_width(static_cast<unsigned>(r.bytes));
+        t.set_byte_enable_ptr(nullptr);
+        t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        path.timing.valid = false;
+        sc_core::sc_time delay = at - now;
+        (*path.sockets[static_cast<std::size_t>(r.channel)])->b_transport(t, delay);
+        if (t.is_response_error())
+            throw std::runtime_error("memory port (tlm): the target answered " + t.get_response_string());
+        // The channel's times fall on its clock edges; sc_time holds them to the picosecond, so
+        // they are taken back to the edge (as command_level computes them) before the port
+        // rounds them up to its own clock.
+        auto edge_ns = [&](const sc_core::sc_time& x) { return std::round(x.to_seconds() * 1e9 / tck) * tck; };
+        const double end_ns = edge_ns(now + delay);
+        last = std::max(last, end_ns);
+        // A target without the extension: the first data is taken at the end (conservative).
+        first = std::min(first, path.timing.valid ? edge_ns(path.timing.first_data) : end_ns);
+    }
+    return {first, last};
 }
 
 // The stream closed form, per channel: the burst's data is cut as the command level cuts it
@@ -254,6 +332,8 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
     double first_ns, last_ns;
     if (fidelity_ == "stream") {
         std::tie(first_ns, last_ns) = stream_level(address, bytes, issue_ns, write);
+    } else if (tlm_) {
+        std::tie(first_ns, last_ns) = tlm_level(address, bytes, issue_ns, write);
     } else {
         std::tie(first_ns, last_ns) = command_level(address, bytes, issue_ns, write);
     }

@@ -1,17 +1,18 @@
 // lmsim: the accelerator's view of off-chip memory: its AXI master(s), the Versal NoC where
 // there is one, and the DRAM channels behind them. Given an AXI burst and the cycle it is issued
-// (accelerator clock), it returns the cycle the burst completes. Two fidelities
+// (accelerator clock), it returns the cycle the burst completes. Three fidelities
 // (memory.fidelity): "command" serves every DRAM access through the command-level controllers
-// (mem/dram_controller.h); "stream" uses a closed form per channel calibrated once per run
-// from the command-level model (sustained rate, latency by row state, refreshes every tREFI;
-// see stream_level and docs/memory.md).
+// (mem/dram_controller.h); "tlm" sends the same traffic as TLM-2.0 base-protocol transactions
+// (b_transport, loosely timed, one per channel a burst touches) from one initiator socket per
+// channel to that channel's DramChannelTarget, which an external TLM-2.0 model can replace (the
+// same times as "command"); "stream" uses a closed form per channel calibrated once per run from
+// the command-level model (sustained rate, latency by row state, refreshes every tREFI; see
+// stream_level and docs/memory.md).
 //
-// Why timestamped calls and not TLM-2.0 transactions: the accelerator model computes times
-// LightningSim-style, and the weight producer learns a burst's issue cycle only when it reaches
-// the burst's first beat, which can be behind SystemC time (the burst was legal earlier: its
-// bounds are beats already routed); a loosely-timed b_transport cannot annotate a negative
-// delay. The TLM-2.0 target and AXI master (mem/tlm_memory.h, mem/axi_master.h) serve
-// initiators that run in SystemC time: lmsim membench --tlm, and external models.
+// The TLM path needs every request at or after the current simulation time (a loosely-timed
+// initiator annotates a delay >= 0). The block runners guarantee it: the producer issues each
+// burst as soon as its bounds are known, and a woken block never computes behind the time it
+// was woken at (accelerator.cpp). A request in the past is reported as an internal error.
 #pragma once
 #include <memory>
 #include <string>
@@ -70,6 +71,8 @@ private:
     // DRAM completion of the first and of the last access of a burst, ns.
     std::pair<double, double> command_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
     std::pair<double, double> stream_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
+    std::pair<double, double> tlm_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
+    const mem::DramController& controller(int c) const;
     // The burst's bytes on each channel: one contiguous range of that channel's addresses.
     void channel_ranges(uint64_t address, int64_t bytes, std::vector<mem::ChannelRange>& out) const;
 
@@ -92,6 +95,8 @@ private:
     std::vector<std::vector<mem::DramController::Request>> scratch_;
     uint64_t same_row_span_ = 0;  // stream fidelity: see DramController::same_row_span_bytes
     std::vector<mem::ChannelRange> ranges_;
+    struct TlmPath;  // fidelity "tlm": the initiator sockets and the channel targets
+    std::unique_ptr<TlmPath> tlm_;
     bool recording_ = false;
     std::vector<BurstRequest> requests_;
 };

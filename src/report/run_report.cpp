@@ -106,7 +106,7 @@ nlohmann::json run_report_json(const RunSummary& run) {
                              {"source", en.source},
                              {"not_covered", en.unknown},
                              {"note", "DRAM only: the FPGA's power is not modelled (no per-module figure is published)"}};
-    if (sim.memory_fidelity == "command")
+    if (sim.memory_fidelity != "stream")
         j["memory"]["dram_commands"] = {{"reads", sim.memory.dram.reads},        {"writes", sim.memory.dram.writes},
                                         {"activates", sim.memory.dram.activates}, {"precharges", sim.memory.dram.precharges},
                                         {"refreshes", sim.memory.dram.refreshes}, {"row_hits", sim.memory.dram.row_hits}};
