@@ -342,8 +342,10 @@ bool BlockRunner::read_burst_ready(std::size_t b) const {
 BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     if (iter_ == 0) routed_base_ = routed_count_;
     while (bursts_[cur_burst_].first_beat + bursts_[cur_burst_].beats <= iter_) ++cur_burst_;
-    // The burst this beat belongs to, and every later one whose bounds are already known (see
-    // below), before the beat can wait for output space.
+    // The burst this beat belongs to, and every later one whose bounds are already known, as
+    // the AR channel would, before the beat can wait for output space: the same issue cycles as
+    // issuing each at its first beat, asked for no later in simulation time than they fall (what
+    // a TLM-2.0 initiator needs: memory.fidelity = tlm).
     while (next_issue_ < bursts_.size() && (next_issue_ <= cur_burst_ || read_burst_ready(next_issue_)))
         issue_read_burst(next_issue_++);
     const Burst& b = bursts_[cur_burst_];
@@ -360,10 +362,6 @@ BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     last_arrival_ = arrival;
     routed_[routed_count_ & (static_cast<int64_t>(routed_.size()) - 1)] = t;
     ++routed_count_;
-    // Issue every burst whose bounds are now all known, as the AR channel would, without waiting
-    // for its first beat: the same issue cycles, asked for no later in simulation time than they
-    // fall (what a TLM-2.0 initiator needs: memory.fidelity = tlm).
-    while (next_issue_ < bursts_.size() && read_burst_ready(next_issue_)) issue_read_burst(next_issue_++);
     counters_.bytes_read += producer_.beat_bytes;
     record_start(t, next_lower_, in_bound, out_bound, 1);
     return Status::Progress;

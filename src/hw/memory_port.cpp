@@ -292,9 +292,11 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
     };
     const int n = static_cast<int>(channels_.size());
     if (kind_ == "hbm2") {
-        for (int c = 0; c < n; ++c) {
-            const auto [b, row] = bank_row(c, address / static_cast<uint64_t>(n));
-            block(c, std::max<double>(access_bytes_, double(bytes) / n), b, row);
+        // Each pseudo-channel's share as one block.
+        channel_ranges(address, bytes, ranges_);
+        for (const mem::ChannelRange& r : ranges_) {
+            const auto [b, row] = bank_row(r.channel, r.local);
+            block(r.channel, double(r.bytes), b, row);
         }
     } else if (same_row_span_ >= mem::kChannelInterleaveBytes) {
         // Blocks that continue each other in one bank and row follow each other on the
