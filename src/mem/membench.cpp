@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "mem/axi_master.h"
+#include "mem/axi_port_timing.h"
 #include "mem/dram_controller.h"
 #include "mem/dram_energy.h"
 #include "mem/hbm_switch.h"
@@ -158,7 +159,9 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
         // Reads and writes have their own address channel, outstanding slots and data channel
         // (index 0 read, 1 write): the AXI channels are independent.
         std::vector<long> of_direction[2];  // bursts of each direction, in order
-        double last_issue[2] = {-1e300, -1e300}, data_free[2] = {0, 0};
+        double last_issue[2] = {-1e300, -1e300};
+        AxiPortTiming port;
+        const double beats_ns = beats * axi_ns_per_beat / share[p];
         double end_port = 0;
         // Bursts are handed to the controllers a few at a time (never more than are in flight),
         // so that the controller's lookahead spans burst boundaries as a real request queue does.
@@ -177,13 +180,8 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                     issue = std::max(issue, done[mine[mine.size() - static_cast<std::size_t>(b.outstanding)]]);
                 issued[k] = last_issue[dir] = issue;
                 mine.push_back(k);
-                // A write's data crosses the port first, one beat per AXI cycle after the previous
-                // write's; the controller takes the burst once it has all of it [A].
-                double arrival = issue;
-                if (dir == 1) {
-                    data_free[1] = std::max(issue, data_free[1]) + beats * axi_ns_per_beat / share[p];
-                    arrival = data_free[1] + path_ns / 2;
-                }
+                // A write's data crosses the port first (AxiPortTiming).
+                const double arrival = dir == 1 ? port.write_data(issue, path_ns, beats_ns) : issue;
                 const uint64_t base = w.bases[p][k];
                 for (long off = 0; off < b.burst_bytes; off += access) {
                     uint64_t a = base + static_cast<uint64_t>(off);
@@ -218,17 +216,8 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
                 }
             }
             for (long k = k0; k < k1; ++k) {
-                if (w.write[k]) {
-                    // The write response follows the last write to DRAM.
-                    done[k] = dram_done[k - k0] + path_ns / 2;
-                } else {
-                    // The port streams the burst's beats one per AXI cycle from its first data on
-                    // (and after the previous read's); through the HBM switch, the lateral links
-                    // the port's flow shares slow its beats.
-                    const double first = std::max(dram_first[k - k0] + path_ns, data_free[0]);
-                    done[k] = std::max(dram_done[k - k0] + path_ns, first + beats * axi_ns_per_beat / share[p]);
-                    data_free[0] = done[k];
-                }
+                done[k] = w.write[k] ? AxiPortTiming::write_response(dram_done[k - k0], path_ns)
+                                     : port.read(dram_first[k - k0], dram_done[k - k0], path_ns, beats_ns);
                 end_port = std::max(end_port, done[k]);
                 latencies.push_back(done[k] - issued[k]);
             }

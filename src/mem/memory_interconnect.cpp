@@ -20,7 +20,7 @@ MemoryInterconnect::MemoryInterconnect(sc_core::sc_module_name name, const Memor
       ns_per_byte_(1000.0 / m.axi_clock_mhz / (m.axi_port_width_bits / 8.0)),
       switch_ns_(ports, 0.0),
       share_(ports, 1.0),
-      port_free_ns_(ports, {0.0, 0.0}) {
+      ports_(ports) {
     from_masters.register_b_transport(this, &MemoryInterconnect::b_transport);
     for (int c = 0; c < channels_; ++c)
         to_channels.push_back(std::make_unique<ChannelSocket>(sc_core::sc_gen_unique_name("to_channel")));
@@ -40,13 +40,9 @@ void MemoryInterconnect::b_transport(int port, tlm::tlm_generic_payload& t, sc_c
     const bool write = t.get_command() == tlm::TLM_WRITE_COMMAND;
     const double lat = fixed_latency_ns_ + switch_ns_[port];
     const double beats_ns = double(length) * ns_per_byte_ / share_[port];
-    // A write's data crosses the port first (after the previous write's), and the channels take
-    // the burst once they have all of it [A]; half the path latency each way.
+    // A write's data crosses the port first (AxiPortTiming).
     sc_core::sc_time at = now + delay;
-    if (write) {
-        port_free_ns_[port][1] = std::max(ns_of(at), port_free_ns_[port][1]) + beats_ns;
-        at = sc_core::sc_time(port_free_ns_[port][1] + lat / 2, sc_core::SC_NS);
-    }
+    if (write) at = sc_core::sc_time(ports_[port].write_data(ns_of(at), lat, beats_ns), sc_core::SC_NS);
     if (hbm_) ranges_ = {{(port + pc_offset_) % channels_, t.get_address(), length}};
     else interleave_ranges(t.get_address(), length, channels_, ranges_);
     double first = 1e300, dram_done = ns_of(at);
@@ -66,16 +62,7 @@ void MemoryInterconnect::b_transport(int port, tlm::tlm_generic_payload& t, sc_c
         dram_done = std::max(dram_done, ns_of(now + d));
         first = std::min(first, timing_.valid ? ns_of(timing_.first_data) : ns_of(now + d));
     }
-    double done;
-    if (write) {
-        done = dram_done + lat / 2;  // the write response
-    } else {
-        // The port streams the beats one per AXI cycle (less what the HBM switch's lateral links
-        // leave it) from the first data on, after its previous read.
-        const double start = std::max(first + lat, port_free_ns_[port][0]);
-        done = std::max(dram_done + lat, start + beats_ns);
-        port_free_ns_[port][0] = done;
-    }
+    const double done = write ? AxiPortTiming::write_response(dram_done, lat) : ports_[port].read(first, dram_done, lat, beats_ns);
     delay = sc_core::sc_time(done, sc_core::SC_NS) - now;
 }
 

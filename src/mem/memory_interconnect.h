@@ -14,11 +14,11 @@
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 #include <tlm_utils/simple_initiator_socket.h>
-#include <array>
 #include <memory>
 #include <vector>
 
 #include "config/hardware_config.h"
+#include "mem/axi_port_timing.h"
 #include "mem/dram_controller.h"
 #include "mem/tlm_memory.h"
 
@@ -42,7 +42,7 @@ private:
     int pc_offset_, channels_;
     double fixed_latency_ns_, ns_per_byte_;
     std::vector<double> switch_ns_, share_;
-    std::vector<std::array<double, 2>> port_free_ns_;  // each port's read and write data channel
+    std::vector<AxiPortTiming> ports_;  // each port's read and write data channels
     tlm::tlm_generic_payload sub_;
     DramTimingExtension timing_;
     std::vector<ChannelRange> ranges_;
