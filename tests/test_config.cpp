@@ -137,6 +137,8 @@ TEST_CASE("bad configs get errors naming the file, the JSON path and what was ex
                Catch::Contains("/platform/memory/crossbar: a crossbar is modelled for hbm2 memory only"));
     CHECK_THAT(error_of("configs/u280.json", {"platform.memory.crossbar.ports_per_switch=5"}),
                Catch::Contains("/platform/memory/crossbar/ports_per_switch: expected a divisor of the 32 pseudo-channels"));
+    CHECK_THAT(error_of("configs/u280.json", {"platform.memory.address_mapping=\"BgCoBa\""}),
+               Catch::Contains("/platform/memory/address_mapping: address mapping 'BgCoBa': expected the four fields"));
     CHECK_THAT(error_of("configs/u280.json", {"platform.memory.crossbar.lateral_link=2"}),
                Catch::Contains("/platform/memory/crossbar/lateral_link: unknown key (did you mean 'lateral_links'?)"));
     CHECK_THAT(error_of(vck, {"design.blocks.HT_STAT.ii=1"}),

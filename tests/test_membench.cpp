@@ -158,6 +158,20 @@ TEST_CASE("membench writes: the AXI write channel alone streams as reads do and 
     CHECK(writes.latency_min_ns > 4096 / 14.4);
 }
 
+TEST_CASE("U280 address mapping: bank groups first streams at the bus rate and columns first at tCCD_L", "[mem][membench]") {
+    MemorySystemConfig m = u280();
+    MembenchSpec s;
+    s.bursts_per_port = 600;
+    const double rotate = run_membench(m, s).gbps;  // BgCoBaRo: consecutive bursts alternate bank groups
+    m.address_mapping = "CoBgBaRo";                  // consecutive bursts in one bank: tCCD_L = 3 cycles, not BL/2 = 2
+    const double same_group = run_membench(m, s).gbps;
+    m.address_mapping = "RoBaBgCo";                  // every burst a new row
+    const double row_first = run_membench(m, s).gbps;
+    INFO(rotate << " / " << same_group << " / " << row_first << " GB/s");
+    CHECK(same_group == Approx(rotate * 2.0 / 3.0).epsilon(0.05));
+    CHECK(row_first < 0.1 * rotate);
+}
+
 TEST_CASE("membench rejects bad arguments", "[mem][membench][errors]") {
     MembenchSpec s;
     s.pattern = "zigzag";

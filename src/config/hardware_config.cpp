@@ -1,5 +1,7 @@
 #include "config/hardware_config.h"
 
+#include "mem/dram_controller.h"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -153,7 +155,7 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     JsonObject m = p.get_object("memory");
     m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
                           "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",
-                          "noc_bandwidth_gbps", "secondary", "fidelity", "crossbar", "sources"});
+                          "noc_bandwidth_gbps", "secondary", "fidelity", "crossbar", "address_mapping", "sources"});
     c.memory.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
     c.memory.channels = static_cast<int>(m.get_int("channels", 1, 1024));
     c.memory.channel_width_bits = static_cast<int>(m.get_int("channel_width_bits", 8, 1024));
@@ -165,6 +167,9 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.memory.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
     c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
     c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "tlm", "stream"});
+    c.memory.address_mapping = m.get_string_or("address_mapping", "BgCoBaRo");
+    if (const std::string e = mem::address_mapping_error(c.memory.address_mapping); !e.empty())
+        throw InputError(m.where("address_mapping") + ": " + e);
     if (m.has("crossbar")) {
         JsonObject x = m.get_object("crossbar");
         x.require_known_keys({"ports_per_switch", "lateral_links", "hop_latency_ns", "sources"});

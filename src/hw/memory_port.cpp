@@ -35,11 +35,12 @@ struct MemoryPort::TlmPath : sc_core::sc_module {
     tlm::tlm_generic_payload payload;
     mem::DramTimingExtension timing;
     std::vector<uint8_t> scratch;
-    TlmPath(sc_core::sc_module_name name, const mem::DramSpec& spec, int channels) : sc_core::sc_module(name) {
+    TlmPath(sc_core::sc_module_name name, const mem::DramSpec& spec, const mem::AddressMapping& mapping, int channels)
+        : sc_core::sc_module(name) {
         for (int c = 0; c < channels; ++c) {
             sockets.push_back(std::make_unique<Socket>(sc_core::sc_gen_unique_name("to_channel")));
             targets.push_back(std::make_unique<mem::DramChannelTarget>(sc_core::sc_gen_unique_name("dram_channel"), spec,
-                                                                       mem::AddressMapping{}, kControllerWindow, false));
+                                                                       mapping, kControllerWindow, false));
             sockets.back()->bind(targets.back()->socket);
         }
         payload.set_extension(&timing);
@@ -63,14 +64,15 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
     refresh_ns_ = spec.t.rfc * spec.t.tck_ns;
     // HBM2: each AXI master reaches its own pseudo-channel; other memories share all channels.
     const int n = kind_ == "hbm2" ? masters_ : platform.memory.channels;
-    for (int c = 0; c < n; ++c) channels_.emplace_back(spec);
+    const mem::AddressMapping mapping{platform.memory.address_mapping};
+    for (int c = 0; c < n; ++c) channels_.emplace_back(spec, mapping);
     channel_free_ns_.assign(n, 0.0);
     same_row_span_ = channels_.front().same_row_span_bytes();
-    if (fidelity_ == "tlm") tlm_ = std::make_unique<TlmPath>(sc_core::sc_gen_unique_name("memory_tlm"), spec, n);
+    if (fidelity_ == "tlm") tlm_ = std::make_unique<TlmPath>(sc_core::sc_gen_unique_name("memory_tlm"), spec, mapping, n);
     if (fidelity_ == "stream") {
         for (int w = 0; w < 2; ++w) {
             const mem::StreamEstimate e =
-                mem::estimate_sequential_stream(spec, {}, 0, kCalibrationAccesses, w == 1, kControllerWindow);
+                mem::estimate_sequential_stream(spec, mapping, 0, kCalibrationAccesses, w == 1, kControllerWindow);
             const double per_channel = e.end_cycle * spec.t.tck_ns / (double(kCalibrationAccesses) * spec.org.bytes_per_access());
             // The converged rate includes refresh; the closed form below places refreshes
             // explicitly, so it takes the rate between refreshes.
@@ -81,7 +83,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
         // for the three row states the stream closed form tells apart: the row open (hit), the
         // bank closed (miss, as after a refresh) and another row open (conflict).
         for (int w = 0; w < 2; ++w) {
-            mem::DramController c(spec);
+            mem::DramController c(spec, mapping);
             const long gap = 64;
             const uint64_t a0 = 0;
             long t = gap;

@@ -18,6 +18,14 @@ int log2_exact(int v) {
 }
 }  // namespace
 
+std::string address_mapping_error(const std::string& m) {
+    bool ok = m.size() == 8;
+    for (const char* f : {"Bg", "Co", "Ba", "Ro"}) ok = ok && m.find(f) != std::string::npos && m.find(f) % 2 == 0;
+    if (ok) return "";
+    return fmt::format("address mapping '{}': expected the four fields Bg, Co, Ba, Ro in some order, least significant "
+                       "first (e.g. BgCoBaRo)", m);
+}
+
 void interleave_ranges(uint64_t address, uint64_t bytes, int channels, std::vector<ChannelRange>& out) {
     out.clear();
     if (bytes == 0) return;
@@ -44,11 +52,7 @@ DramController::DramController(const DramSpec& spec, AddressMapping mapping)
       next_refresh_(spec.t.refi),
       last_on_bank_(spec.org.banks(), -1) {
     const std::string& m = mapping_.order;
-    bool ok = m.size() == 8;
-    for (const char* f : {"Bg", "Co", "Ba", "Ro"}) ok = ok && m.find(f) != std::string::npos && m.find(f) % 2 == 0;
-    if (!ok)
-        throw InputError(fmt::format("address mapping '{}': expected the four fields Bg, Co, Ba, Ro in some order, "
-                                     "least significant first (e.g. BgCoBaRo)", m));
+    if (const std::string e = address_mapping_error(m); !e.empty()) throw InputError(e);
     for (const TimingConstraint& r : rules_) {
         rules_by_prev_[static_cast<int>(r.prev)].push_back(r);
         if (r.prev != Command::REF && r.next != Command::REF) longest_rule_ = std::max(longest_rule_, r.cycles);

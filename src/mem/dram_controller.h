@@ -50,6 +50,8 @@ void interleave_ranges(uint64_t address, uint64_t bytes, int channels, std::vect
 struct AddressMapping {
     std::string order = "BgCoBaRo";
 };
+// Empty when `order` names the four fields Bg, Co, Ba, Ro once each; otherwise what is wrong.
+std::string address_mapping_error(const std::string& order);
 
 struct DecodedAddress {
     int bank_group = 0, bank = 0, row = 0, column = 0;

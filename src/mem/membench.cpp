@@ -143,7 +143,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     const std::vector<double>& switch_ns = w.paths.latency_ns;
     std::vector<DramController> ctrl;
     for (int c = 0; c < dram_channels; ++c) {
-        ctrl.emplace_back(spec);
+        ctrl.emplace_back(spec, AddressMapping{memory.address_mapping});
         ctrl.back().record_commands(b.check_protocol);
     }
     const double axi_ns_per_beat = 1000.0 / memory.axi_clock_mhz;
@@ -266,7 +266,7 @@ MembenchResult run_membench_tlm(const MemorySystemConfig& memory, const Membench
     std::vector<std::unique_ptr<DramChannelTarget>> targets;
     for (int c = 0; c < memory.channels; ++c) {
         targets.push_back(std::make_unique<DramChannelTarget>(sc_core::sc_gen_unique_name("channel"), w.spec,
-                                                              AddressMapping{}, 32, false));
+                                                              AddressMapping{memory.address_mapping}, 32, false));
         interconnect.to_channels[c]->bind(targets.back()->socket);
         targets.back()->controller().record_commands(b.check_protocol);
     }
