@@ -137,6 +137,12 @@ TEST_CASE("bad configs get errors naming the file, the JSON path and what was ex
                Catch::Contains("/platform/memory/crossbar: a crossbar is modelled for hbm2 memory only"));
     CHECK_THAT(error_of("configs/u280.json", {"platform.memory.crossbar.ports_per_switch=5"}),
                Catch::Contains("/platform/memory/crossbar/ports_per_switch: expected a divisor of the 32 pseudo-channels"));
+    CHECK_THAT(error_of(vck, {"platform.memory.preset=\"HBM2_RAMULATOR\""}),
+               Catch::Contains("/platform/memory/preset: 'HBM2_RAMULATOR' is hbm2 timing, but the platform's memory is lpddr4"));
+    CHECK_THAT(error_of(vck, {"platform.memory.preset=\"HBM3\""}),
+               Catch::Contains("/platform/memory/preset: 'HBM3' is not allowed, expected one of HBM2_DRAMSYS"));
+    CHECK(load_hardware_config("configs/u280.json", {"platform.memory.preset=\"HBM2_RAMULATOR\""}).platform.memory.preset ==
+          "HBM2_RAMULATOR");
     CHECK_THAT(error_of("configs/u280.json", {"platform.memory.address_mapping=\"BgCoBa\""}),
                Catch::Contains("/platform/memory/address_mapping: address mapping 'BgCoBa': expected the four fields"));
     CHECK_THAT(error_of("configs/u280.json", {"platform.memory.crossbar.lateral_link=2"}),

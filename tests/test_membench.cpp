@@ -158,6 +158,20 @@ TEST_CASE("membench writes: the AXI write channel alone streams as reads do and 
     CHECK(writes.latency_min_ns > 4096 / 14.4);
 }
 
+TEST_CASE("U280 HBM2 timing sets: the Ramulator set (faster row timings) selected from the config streams a little faster", "[mem][membench]") {
+    MemorySystemConfig m = u280();
+    MembenchSpec s;
+    s.bursts_per_port = 600;
+    const MembenchResult dramsys = run_membench(m, s);
+    m.preset = "HBM2_RAMULATOR";
+    const MembenchResult ramulator = run_membench(m, s);
+    CHECK(dramsys.preset == "HBM2_DRAMSYS");
+    CHECK(ramulator.preset == "HBM2_RAMULATOR");
+    INFO(dramsys.gbps << " vs " << ramulator.gbps);
+    CHECK(ramulator.gbps > dramsys.gbps);
+    CHECK(ramulator.gbps < 14.4);
+}
+
 TEST_CASE("U280 address mapping: bank groups first streams at the bus rate and columns first at tCCD_L", "[mem][membench]") {
     MemorySystemConfig m = u280();
     MembenchSpec s;

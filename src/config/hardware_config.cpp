@@ -155,7 +155,8 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     JsonObject m = p.get_object("memory");
     m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
                           "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",
-                          "noc_bandwidth_gbps", "secondary", "fidelity", "crossbar", "address_mapping", "sources"});
+                          "noc_bandwidth_gbps", "secondary", "fidelity", "crossbar", "address_mapping", "preset",
+                          "sources"});
     c.memory.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
     c.memory.channels = static_cast<int>(m.get_int("channels", 1, 1024));
     c.memory.channel_width_bits = static_cast<int>(m.get_int("channel_width_bits", 8, 1024));
@@ -167,6 +168,10 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.memory.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
     c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
     c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "tlm", "stream"});
+    if (m.has("preset")) c.memory.preset = m.get_enum_or("preset", "", mem::dram_preset_names());
+    if (!c.memory.preset.empty() && mem::dram_preset(c.memory.preset).family != c.memory.kind)
+        throw InputError(m.where("preset") + fmt::format(": '{}' is {} timing, but the platform's memory is {}", c.memory.preset,
+                                                         mem::dram_preset(c.memory.preset).family, c.memory.kind));
     c.memory.address_mapping = m.get_string_or("address_mapping", "BgCoBaRo");
     if (const std::string e = mem::address_mapping_error(c.memory.address_mapping); !e.empty())
         throw InputError(m.where("address_mapping") + ": " + e);

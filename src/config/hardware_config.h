@@ -45,6 +45,8 @@ struct MemorySystemConfig {
     double noc_bandwidth_gbps = 0;
     std::string fidelity = "command";  // "command" | "tlm" | "stream" (hw/memory_port.h)
     HbmSwitchConfig crossbar;
+    // DRAM timing preset (mem/dram_spec.h); empty: the default for the kind and data rate.
+    std::string preset;
     // DRAM address bits above the access offset, least significant field first (mem/dram_controller.h).
     std::string address_mapping = "BgCoBaRo";
     double peak_gbps() const { return channels * channel_width_bits / 8.0 * data_rate_mtps / 1000.0; }

@@ -20,6 +20,7 @@
 namespace lmsim::mem {
 
 std::string default_preset(const MemorySystemConfig& m) {
+    if (!m.preset.empty()) return m.preset;
     if (m.kind == "hbm2") return "HBM2_DRAMSYS";
     if (m.kind == "lpddr4") return "LPDDR4_3200";
     return m.data_rate_mtps >= 3200 ? "DDR4_3200" : "DDR4_2400";

@@ -45,6 +45,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
 // splits bursts at 4 KB boundaries, as AXI requires), the MemoryInterconnect, a DramChannelTarget
 // per channel. One SystemC elaboration: call it once per process.
 MembenchResult run_membench_tlm(const MemorySystemConfig& memory, const MembenchSpec& spec);
+// The platform's preset (memory.preset), or the default for its kind and data rate.
 std::string default_preset(const MemorySystemConfig& memory);
 
 }  // namespace lmsim::mem
