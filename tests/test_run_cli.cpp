@@ -73,6 +73,12 @@ TEST_CASE("lmsim run writes report.json with the documented fields", "[cli][run]
     CHECK(pj_per_bit > 1.0);
     CHECK(pj_per_bit < 30.0);
     CHECK(j["memory"]["energy"]["not_covered"].get<std::string>().empty());
+    // Per channel: the VCK190's four LPDDR4 channels, adding up to the total.
+    const auto per_channel = j["memory"]["energy"]["per_channel_pj"].get<std::vector<double>>();
+    CHECK(per_channel.size() == 4);
+    double channel_sum = 0;
+    for (double e : per_channel) channel_sum += e;
+    CHECK(channel_sum == Approx(j["memory"]["energy"]["dram_pj"].get<double>()));
     CHECK(j["resources"]["lut"]["available"].get<double>() > 0);
     CHECK(j["resources"]["uram"].contains("used"));
     CHECK(j["simulator"]["mode"] == "timing");

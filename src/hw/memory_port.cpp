@@ -123,6 +123,7 @@ MemoryPort::Energy MemoryPort::energy(double elapsed_ns) const {
         e.wr_pj += d.wr_pj;
         e.ref_pj += d.ref_pj;
         e.background_pj += d.background_pj;
+        e.per_channel_pj.push_back(d.total_pj());
     };
     if (fidelity_ != "stream") {
         for (int c = 0; c < static_cast<int>(channels_.size()); ++c) add(controller(c).stats());

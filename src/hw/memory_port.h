@@ -62,6 +62,7 @@ public:
     // burst-size chunk, one ACT/PRE per row of a sequential stream, one REF per tREFI).
     struct Energy {
         double total_pj = 0, act_pre_pj = 0, rd_pj = 0, wr_pj = 0, ref_pj = 0, background_pj = 0;
+        std::vector<double> per_channel_pj;  // each DRAM channel's total
         std::string source, unknown;
     };
     Energy energy(double elapsed_ns) const;

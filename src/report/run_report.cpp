@@ -102,6 +102,7 @@ nlohmann::json run_report_json(const RunSummary& run) {
                              {"write_pj", en.wr_pj},
                              {"refresh_pj", en.ref_pj},
                              {"background_pj", en.background_pj},
+                             {"per_channel_pj", en.per_channel_pj},
                              {"pj_per_token", sim.token_end_cycles.empty() ? 0.0 : en.total_pj / double(sim.token_end_cycles.size())},
                              {"source", en.source},
                              {"not_covered", en.unknown},
