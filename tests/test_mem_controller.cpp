@@ -127,3 +127,30 @@ TEST_CASE("requests queued during an earlier call get their row commands into it
     CHECK(c.backfilled_commands() == 0);
     CHECK(t > 1000);
 }
+
+TEST_CASE("interleave ranges: each channel's bytes of a transfer are the one contiguous range the byte-by-byte split gives", "[mem][controller]") {
+    for (int n : {1, 2, 3, 4, 8}) {
+        for (uint64_t a = 0; a < 2100; a += 37) {
+            for (uint64_t len : {1u, 31u, 256u, 257u, 1000u, 4096u, 8192u}) {
+                std::vector<ChannelRange> ranges;
+                interleave_ranges(a, len, n, ranges);
+                std::vector<uint64_t> lo(n, ~uint64_t{0}), hi(n, 0), count(n, 0);
+                for (uint64_t x = a; x < a + len; ++x) {
+                    const ChannelAddress ca = interleave_channels(x, n);
+                    lo[ca.channel] = std::min(lo[ca.channel], ca.local);
+                    hi[ca.channel] = std::max(hi[ca.channel], ca.local + 1);
+                    ++count[ca.channel];
+                }
+                uint64_t total = 0;
+                for (const ChannelRange& r : ranges) {
+                    INFO("n " << n << " address " << a << " bytes " << len << " channel " << r.channel);
+                    CHECK(r.local == lo[r.channel]);
+                    CHECK(r.bytes == count[r.channel]);  // contiguous: as many bytes as the span
+                    CHECK(r.local + r.bytes == hi[r.channel]);
+                    total += r.bytes;
+                }
+                CHECK(total == len);
+            }
+        }
+    }
+}

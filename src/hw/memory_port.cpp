@@ -68,8 +68,10 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
     for (int c = 0; c < n; ++c) channels_.emplace_back(spec, mapping);
     channel_free_ns_.assign(n, 0.0);
     same_row_span_ = channels_.front().same_row_span_bytes();
+    hbm_ = kind_ == "hbm2";
+    stream_ = fidelity_ == "stream";
     if (fidelity_ == "tlm") tlm_ = std::make_unique<TlmPath>(sc_core::sc_gen_unique_name("memory_tlm"), spec, mapping, n);
-    if (fidelity_ == "stream") {
+    if (stream_) {
         for (int w = 0; w < 2; ++w) {
             const mem::StreamEstimate e =
                 mem::estimate_sequential_stream(spec, mapping, 0, kCalibrationAccesses, w == 1, kControllerWindow);
@@ -125,7 +127,7 @@ MemoryPort::Energy MemoryPort::energy(double elapsed_ns) const {
         e.background_pj += d.background_pj;
         e.per_channel_pj.push_back(d.total_pj());
     };
-    if (fidelity_ != "stream") {
+    if (!stream_) {
         for (int c = 0; c < static_cast<int>(channels_.size()); ++c) add(controller(c).stats());
     } else {
         const int n = static_cast<int>(channels_.size());
@@ -195,7 +197,7 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
 void MemoryPort::channel_ranges(uint64_t address, int64_t bytes, std::vector<mem::ChannelRange>& out) const {
     out.clear();
     const int n = static_cast<int>(channels_.size());
-    if (kind_ == "hbm2") {
+    if (hbm_) {
         // Every master moves its share of each beat to its own pseudo-channel, in whole DRAM
         // accesses from an access boundary (the masters move in lockstep [A]).
         const uint64_t access = static_cast<uint64_t>(access_bytes_);
@@ -294,7 +296,7 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
         return std::pair<int, int>{da.bank_group * bpg + da.bank, da.row};
     };
     const int n = static_cast<int>(channels_.size());
-    if (kind_ == "hbm2") {
+    if (hbm_) {
         // Each pseudo-channel's share as one block.
         channel_ranges(address, bytes, ranges_);
         for (const mem::ChannelRange& r : ranges_) {
@@ -335,7 +337,7 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
     if (recording_) requests_.push_back({address, beats, issue, write});
     const double issue_ns = static_cast<double>(issue) * cycle_ns_;
     double first_ns, last_ns;
-    if (fidelity_ == "stream") {
+    if (stream_) {
         std::tie(first_ns, last_ns) = stream_level(address, bytes, issue_ns, write);
     } else if (tlm_) {
         std::tie(first_ns, last_ns) = tlm_level(address, bytes, issue_ns, write);

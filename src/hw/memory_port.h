@@ -78,6 +78,7 @@ private:
     void channel_ranges(uint64_t address, int64_t bytes, std::vector<mem::ChannelRange>& out) const;
 
     std::string fidelity_, preset_, kind_;
+    bool hbm_ = false, stream_ = false;  // kind_ and fidelity_, tested per burst
     double cycle_ns_;
     int beat_bytes_, masters_;
     double noc_latency_ns_, noc_ns_per_byte_;

@@ -31,13 +31,17 @@ void interleave_ranges(uint64_t address, uint64_t bytes, int channels, std::vect
     if (bytes == 0) return;
     const uint64_t I = kChannelInterleaveBytes, n = static_cast<uint64_t>(channels);
     const uint64_t end = address + bytes;
-    const uint64_t k0 = address / I, k1 = (end - 1) / I;
+    const uint64_t k0 = address / I, k1 = (end - 1) / I;  // first and last block
+    // Block k is on channel k mod n, at block k / n of that channel: two divisions per range.
+    const uint64_t q0 = k0 / n, r0 = k0 % n, q1 = k1 / n, r1 = k1 % n;
     for (uint64_t c = 0; c < n; ++c) {
-        const uint64_t kf = k0 + (c + n - k0 % n) % n;  // first block of channel c
+        // First block of channel c at or after k0, and last at or before k1.
+        const uint64_t kf_q = c >= r0 ? q0 : q0 + 1, kl_q = c <= r1 ? q1 : q1 - 1;
+        const uint64_t kf = kf_q * n + c;
         if (kf > k1) continue;
-        const uint64_t kl = k1 - (k1 % n + n - c) % n;  // last block of channel c
-        const uint64_t lo = interleave_channels(std::max(address, kf * I), channels).local;
-        const uint64_t hi = interleave_channels(std::min(end, (kl + 1) * I) - 1, channels).local + 1;
+        const uint64_t kl = kl_q * n + c;
+        const uint64_t lo = kf_q * I + (kf == k0 ? address % I : 0);
+        const uint64_t hi = kl_q * I + (kl == k1 ? (end - 1) % I + 1 : I);
         out.push_back({static_cast<int>(c), lo, hi - lo});
     }
 }
@@ -71,24 +75,14 @@ DramController::DramController(const DramSpec& spec, AddressMapping mapping)
     for (std::size_t i = 0; i < fields_.size(); ++i) {
         const int bits = log2_exact(fields_[i].size);
         pow2_fields_ = pow2_fields_ && (1 << bits) == fields_[i].size;
-        shifts_[i] = shift;
-        masks_[i] = fields_[i].size - 1;
+        field_shift_[fields_[i].id] = shift;
+        field_mask_[fields_[i].id] = static_cast<uint64_t>(fields_[i].size - 1);
         shift += bits;
     }
 }
 
-DecodedAddress DramController::decode(uint64_t address) const {
+DecodedAddress DramController::decode_by_division(uint64_t address) const {
     DecodedAddress d;
-    if (pow2_fields_) {
-        int v[4];
-        // Each field wraps at its size, as the division below does (the row field too).
-        for (int i = 0; i < 4; ++i) v[fields_[i].id] = static_cast<int>((address >> shifts_[i]) & static_cast<uint64_t>(masks_[i]));
-        d.bank_group = v[0];
-        d.column = v[1];
-        d.bank = v[2];
-        d.row = v[3];
-        return d;
-    }
     uint64_t a = address >> offset_bits_;
     for (const Field& f : fields_) {
         const int v = static_cast<int>(a % static_cast<uint64_t>(f.size));

@@ -72,7 +72,16 @@ class DramController {
 public:
     DramController(const DramSpec& spec, AddressMapping mapping = {});
 
-    DecodedAddress decode(uint64_t address) const;
+    DecodedAddress decode(uint64_t address) const {
+        if (!pow2_fields_) return decode_by_division(address);
+        // Each field wraps at its size (the row field too), by shifts and masks.
+        DecodedAddress d;
+        d.bank_group = static_cast<int>((address >> field_shift_[0]) & field_mask_[0]);
+        d.column = static_cast<int>((address >> field_shift_[1]) & field_mask_[1]);
+        d.bank = static_cast<int>((address >> field_shift_[2]) & field_mask_[2]);
+        d.row = static_cast<int>((address >> field_shift_[3]) & field_mask_[3]);
+        return d;
+    }
     // The size of the aligned address regions whose accesses all fall in one bank and row: one
     // access times the sizes of the mapping's least significant fields up to the first that
     // selects a bank group, bank or row (fields of size 1 select nothing).
@@ -116,9 +125,12 @@ private:
         int id, size;
     };
     std::vector<Field> fields_;
-    // Every field a power of two (all presets): decode by shifts and masks.
+    DecodedAddress decode_by_division(uint64_t address) const;
+    // Every field a power of two (all presets): decode by shifts and masks, indexed by field
+    // (0 bank group, 1 column, 2 bank, 3 row).
     bool pow2_fields_ = false;
-    int shifts_[4] = {}, masks_[4] = {};
+    int field_shift_[4] = {};
+    uint64_t field_mask_[4] = {};
     int offset_bits_ = 0;
     std::vector<TimingConstraint> rules_;
     std::vector<std::vector<TimingConstraint>> rules_by_prev_;  // indexed by the preceding command
