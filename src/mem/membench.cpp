@@ -91,6 +91,26 @@ Workload prepare(const MemorySystemConfig& memory, const MembenchSpec& b, Memben
     return w;
 }
 
+// The controller's queue holds requests in the order they arrive (a write arrives after its
+// data, later than the reads issued beside it); `owner` (each request's burst) follows.
+void sort_by_arrival(std::vector<DramController::Request>& requests, std::vector<long>& owner) {
+    const auto by_arrival = [](const DramController::Request& x, const DramController::Request& y) {
+        return x.arrival < y.arrival;
+    };
+    if (std::is_sorted(requests.begin(), requests.end(), by_arrival)) return;
+    std::vector<std::size_t> order(requests.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return by_arrival(requests[x], requests[y]); });
+    std::vector<DramController::Request> sorted;
+    std::vector<long> sorted_owner;
+    for (std::size_t i : order) {
+        sorted.push_back(requests[i]);
+        sorted_owner.push_back(owner[i]);
+    }
+    requests.swap(sorted);
+    owner.swap(sorted_owner);
+}
+
 // Bandwidth over the whole run, latency statistics, energy and the peak the run is held to.
 void summarise(const MemorySystemConfig& memory, const MembenchSpec& b, const Workload& w,
                std::vector<const DramController*> controllers, std::vector<double> latencies, double end_ns,
@@ -194,20 +214,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
             std::vector<double> dram_done(k1 - k0, 0), dram_first(k1 - k0, 1e300);
             for (int ch = 0; ch < dram_channels; ++ch) {
                 if (per[ch].empty()) continue;
-                // The controller's queue holds requests in the order they arrive (a write arrives
-                // after its data, later than the reads issued beside it).
-                std::vector<std::size_t> order(per[ch].size());
-                for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-                std::stable_sort(order.begin(), order.end(),
-                                 [&](std::size_t x, std::size_t y) { return per[ch][x].arrival < per[ch][y].arrival; });
-                std::vector<DramController::Request> sorted;
-                std::vector<long> sorted_owner;
-                for (std::size_t i : order) {
-                    sorted.push_back(per[ch][i]);
-                    sorted_owner.push_back(owner[ch][i]);
-                }
-                per[ch].swap(sorted);
-                owner[ch].swap(sorted_owner);
+                sort_by_arrival(per[ch], owner[ch]);
                 std::vector<long> t = ctrl[ch].serve(per[ch], 32);
                 for (std::size_t i = 0; i < t.size(); ++i) {
                     double& d = dram_done[owner[ch][i] - k0];
