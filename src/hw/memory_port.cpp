@@ -277,7 +277,7 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
         const double k = std::floor(start / refresh_interval_ns_);
         if (k >= 1 && start < k * refresh_interval_ns_ + refresh_ns_) start = k * refresh_interval_ns_ + refresh_ns_;
         double end = start + blk * npb, data = start + t_access;
-        const double next = (std::floor(start / refresh_interval_ns_) + 1) * refresh_interval_ns_;
+        const double next = (k + 1) * refresh_interval_ns_;  // start stays in refresh interval k
         if (end > next) {
             end += refresh_ns_;
             if (data > next) data += refresh_ns_;
