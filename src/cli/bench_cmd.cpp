@@ -175,9 +175,9 @@ void run_bench_memory(const BenchMemoryArgs& a) {
     const long accesses = static_cast<long>(bytes / spec.org.bytes_per_access() * find_model_card(a.model).n_layer / card.n_layer);
     const auto t0 = std::chrono::steady_clock::now();
     const mem::AddressMapping mapping{hw.platform.memory.address_mapping};
-    const long exact = mem::command_level_stream(spec, mapping, 0, accesses, false, 32);
+    const long exact = mem::command_level_stream(spec, mapping, 0, accesses, false, mem::kLookaheadWindow);
     const auto t1 = std::chrono::steady_clock::now();
-    const mem::StreamEstimate est = mem::estimate_sequential_stream(spec, mapping, 0, accesses, false, 32);
+    const mem::StreamEstimate est = mem::estimate_sequential_stream(spec, mapping, 0, accesses, false, mem::kLookaheadWindow);
     const auto t2 = std::chrono::steady_clock::now();
     const double exact_s = std::chrono::duration<double>(t1 - t0).count();
     const double est_s = std::chrono::duration<double>(t2 - t1).count();

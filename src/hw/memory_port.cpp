@@ -17,8 +17,6 @@
 namespace lmsim::hw {
 
 namespace {
-// Request-queue lookahead of the controllers (mem/dram_controller.h), as in membench.
-constexpr int kControllerWindow = 32;
 // Stream calibration: DRAM accesses simulated at command level per direction (the stream model
 // stops early once the rate has converged).
 constexpr long kCalibrationAccesses = 1L << 20;
@@ -40,7 +38,7 @@ struct MemoryPort::TlmPath : sc_core::sc_module {
         for (int c = 0; c < channels; ++c) {
             sockets.push_back(std::make_unique<Socket>(sc_core::sc_gen_unique_name("to_channel")));
             targets.push_back(std::make_unique<mem::DramChannelTarget>(sc_core::sc_gen_unique_name("dram_channel"), spec,
-                                                                       mapping, kControllerWindow, false));
+                                                                       mapping, mem::kLookaheadWindow, false));
             sockets.back()->bind(targets.back()->socket);
         }
         payload.set_extension(&timing);
@@ -74,7 +72,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
     if (stream_) {
         for (int w = 0; w < 2; ++w) {
             const mem::StreamEstimate e =
-                mem::estimate_sequential_stream(spec, mapping, 0, kCalibrationAccesses, w == 1, kControllerWindow);
+                mem::estimate_sequential_stream(spec, mapping, 0, kCalibrationAccesses, w == 1, mem::kLookaheadWindow);
             const double per_channel = e.end_cycle * spec.t.tck_ns / (double(kCalibrationAccesses) * spec.org.bytes_per_access());
             // The converged rate includes refresh; the closed form below places refreshes
             // explicitly, so it takes the rate between refreshes.
@@ -185,7 +183,7 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
     long done = arrival, first = -1;
     for (int c = 0; c < n; ++c) {
         if (per[c].empty()) continue;
-        const std::vector<long> t = channels_[c].serve(per[c], kControllerWindow);
+        const std::vector<long> t = channels_[c].serve(per[c], mem::kLookaheadWindow);
         for (long x : t) {
             done = std::max(done, x);
             first = first < 0 ? x : std::min(first, x);

@@ -53,6 +53,10 @@ struct AddressMapping {
 // Empty when `order` names the four fields Bg, Co, Ba, Ro once each; otherwise what is wrong.
 std::string address_mapping_error(const std::string& order);
 
+// How many younger requests the controller's lookahead looks at (its request queue) [A: the
+// AMD controllers' queue depths are not published]; every user of the controllers here uses it.
+constexpr int kLookaheadWindow = 32;
+
 struct DecodedAddress {
     int bank_group = 0, bank = 0, row = 0, column = 0;
 };

@@ -215,7 +215,7 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
             for (int ch = 0; ch < dram_channels; ++ch) {
                 if (per[ch].empty()) continue;
                 sort_by_arrival(per[ch], owner[ch]);
-                std::vector<long> t = ctrl[ch].serve(per[ch], 32);
+                std::vector<long> t = ctrl[ch].serve(per[ch], kLookaheadWindow);
                 for (std::size_t i = 0; i < t.size(); ++i) {
                     double& d = dram_done[owner[ch][i] - k0];
                     d = std::max(d, t[i] * spec.t.tck_ns);
@@ -274,7 +274,7 @@ MembenchResult run_membench_tlm(const MemorySystemConfig& memory, const Membench
     std::vector<std::unique_ptr<DramChannelTarget>> targets;
     for (int c = 0; c < memory.channels; ++c) {
         targets.push_back(std::make_unique<DramChannelTarget>(sc_core::sc_gen_unique_name("channel"), w.spec,
-                                                              AddressMapping{memory.address_mapping}, 32, false));
+                                                              AddressMapping{memory.address_mapping}, kLookaheadWindow, false));
         interconnect.to_channels[c]->bind(targets.back()->socket);
         targets.back()->controller().record_commands(b.check_protocol);
     }

@@ -38,7 +38,7 @@ public:
     // keep_data = false: timing only, the payload's bytes are neither stored nor returned (for
     // traffic whose data lives elsewhere, as the accelerator's weight stream).
     DramChannelTarget(sc_core::sc_module_name name, const DramSpec& spec, AddressMapping mapping = {},
-                      int lookahead_window = 32, bool keep_data = true);
+                      int lookahead_window = kLookaheadWindow, bool keep_data = true);
 
     const DramController& controller() const { return controller_; }
     DramController& controller() { return controller_; }
