@@ -209,6 +209,26 @@ TEST_CASE("tlm memory fidelity: the producer's bursts through the TLM-2.0 socket
     }
 }
 
+TEST_CASE("lmsim run --check-protocol: every DRAM command of the run is legal, at command and tlm fidelity", "[cli][run][memory]") {
+    const std::string model = short_27b(2);
+    const std::string out = fresh_dir("lmsim-run-protocol");
+    long checked[2];
+    for (int f = 0; f < 2; ++f) {
+        Result r = run(std::string("run --quiet --check-protocol --model ") + model + " --set platform.memory.fidelity=" +
+                       (f ? "tlm" : "command") + " --out " + out);
+        INFO(r.output);
+        REQUIRE(r.code == 0);
+        const nlohmann::json j = read_json(out + "/report.json");
+        checked[f] = j["memory"]["protocol_check"]["commands_checked"];
+        // Every read and write of the run, and the row commands and refreshes besides.
+        CHECK(checked[f] > j["memory"]["dram_commands"]["reads"].get<long>() + j["memory"]["dram_commands"]["writes"].get<long>());
+    }
+    CHECK(checked[0] == checked[1]);
+    Result refused = run("run --quiet --check-protocol --model " + model + " --out " + out);  // stream: no commands
+    CHECK(refused.code == 2);
+    CHECK_THAT(refused.output, Catch::Contains("--check-protocol: the stream memory model issues no DRAM commands"));
+}
+
 TEST_CASE("stream and command memory fidelity agree on the released design", "[cli][run][memory]") {
     const std::string model = short_27b(3);
     const std::string out = fresh_dir("lmsim-run-fidelity");

@@ -35,6 +35,7 @@ struct RunArgs {
     uint64_t seed = 0;
     std::string out = "lmsim-run";
     bool quiet = false;
+    bool check_protocol = false;
 };
 
 void run_simulation(const RunArgs& a) {
@@ -71,6 +72,10 @@ void run_simulation(const RunArgs& a) {
     const ResourceReport resources = estimate_resources(hw, card);
     hw::SimulationOptions options;
     options.tokens = prompt_len + a.tokens;
+    options.check_memory_protocol = a.check_protocol;
+    if (a.check_protocol && hw.platform.memory.fidelity == "stream")
+        throw InputError("--check-protocol: the stream memory model issues no DRAM commands; add --set "
+                         "platform.memory.fidelity=command (or tlm)");
     const auto t0 = std::chrono::steady_clock::now();
     const hw::DataflowGraph graph = hw::build_lightmamba_graph(card, hw.design);
     hw::Accelerator top("lightmamba", graph, hw.platform, hw.design, options);
@@ -193,6 +198,8 @@ void add_run_command(CLI::App& app) {
                   "carry data through the blocks and check every layer against the golden model");
     cmd->add_option("--out", args->out, "output directory")->capture_default_str();
     cmd->add_flag("--quiet", args->quiet, "omit the per-unit table");
+    cmd->add_flag("--check-protocol", args->check_protocol,
+                  "check every DRAM command against the JEDEC rules as the run goes (command or tlm memory)");
     cmd->callback([args] { run_simulation(*args); });
 }
 

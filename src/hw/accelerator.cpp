@@ -137,6 +137,7 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
     const ProducerParams producer = producer_params(design);
     memory_ = std::make_unique<MemoryPort>(platform, design, producer.beat_bytes);
     memory_->record_requests(options_.record_memory_requests);
+    if (options_.check_memory_protocol) memory_->check_protocol();
     triggers_ = {0};
     controller_ = std::make_unique<Controller>("controller", *this);
     for (const BlockProgram& b : graph_.blocks) {
@@ -229,6 +230,7 @@ SimulationResult Accelerator::run() {
     r.memory_peak_gbps = memory_->peak_gbps();
     r.memory_energy = memory_->energy(static_cast<double>(r.total_cycles) * cycle_ns_);
     r.memory_requests = memory_->take_requests();
+    if (options_.check_memory_protocol) r.memory_commands_checked = memory_->finish_checking();
     return r;
 }
 

@@ -36,6 +36,7 @@ struct SimulationOptions {
     Cycle host_gap_cycles = 0;    // host work between tokens (embedding, polling) [A: not modelled]
     int64_t batch_iterations = 1 << 16;  // iterations a block evaluates before it yields
     bool record_memory_requests = false;  // keep every burst in SimulationResult::memory_requests
+    bool check_memory_protocol = false;   // every DRAM command through the ProtocolChecker (command, tlm)
 };
 
 struct BlockReport {
@@ -62,6 +63,7 @@ struct SimulationResult {
     std::vector<FifoReport> fifos;
     MemoryPortStats memory;
     std::vector<BurstRequest> memory_requests;  // with SimulationOptions::record_memory_requests
+    long memory_commands_checked = -1;          // with check_memory_protocol: all legal (-1: not checked)
     std::string memory_fidelity, memory_preset;
     double memory_peak_gbps = 0;
     MemoryPort::Energy memory_energy;

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 
+#include "common/error.h"
 #include "mem/dram_energy.h"
 #include "mem/tlm_memory.h"
 #include "mem/membench.h"
@@ -151,6 +152,24 @@ double MemoryPort::peak_gbps() const {
 
 const mem::DramController& MemoryPort::controller(int c) const {
     return tlm_ ? tlm_->targets[static_cast<std::size_t>(c)]->controller() : channels_[static_cast<std::size_t>(c)];
+}
+
+mem::DramController& MemoryPort::controller(int c) {
+    return tlm_ ? tlm_->targets[static_cast<std::size_t>(c)]->controller() : channels_[static_cast<std::size_t>(c)];
+}
+
+void MemoryPort::check_protocol() {
+    if (stream_) throw InputError("the DRAM protocol check needs platform.memory.fidelity command or tlm (stream issues no commands)");
+    for (int c = 0; c < static_cast<int>(channels_.size()); ++c) controller(c).check_protocol();
+}
+
+long MemoryPort::finish_checking() {
+    long n = 0;
+    for (int c = 0; c < static_cast<int>(channels_.size()); ++c) {
+        controller(c).finish_checking();
+        n += controller(c).checked_commands();
+    }
+    return n;
 }
 
 const MemoryPortStats& MemoryPort::stats() const {

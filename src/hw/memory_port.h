@@ -53,6 +53,11 @@ public:
     // stream fidelity: latency of an access after an idle gap; row_state 0 hit, 1 miss, 2 conflict
     double row_latency_ns(bool write, int row_state) const { return latency_ns_[write][row_state]; }
     const MemoryPortStats& stats() const;
+    // Command and tlm fidelity: every DRAM command checked by an independent ProtocolChecker as
+    // the run goes (a violation throws RangeError naming the rule); finish_checking() returns how
+    // many commands were checked.
+    void check_protocol();
+    long finish_checking();
     // Every burst asked for, in call order, when recording is on.
     void record_requests(bool on) { recording_ = on; }
     const std::vector<BurstRequest>& requests() const { return requests_; }
@@ -74,6 +79,7 @@ private:
     std::pair<double, double> stream_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
     std::pair<double, double> tlm_level(uint64_t address, int64_t bytes, double issue_ns, bool write);
     const mem::DramController& controller(int c) const;
+    mem::DramController& controller(int c);
     // The burst's bytes on each channel: one contiguous range of that channel's addresses.
     void channel_ranges(uint64_t address, int64_t bytes, std::vector<mem::ChannelRange>& out) const;
 

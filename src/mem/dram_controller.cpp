@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 #include "common/error.h"
 
@@ -144,6 +145,11 @@ void DramController::issue(Command c, const BankAddress& a, long cycle) {
         if (!log_.empty() && cycle < log_.back().cycle) log_sorted_ = false;
         log_.push_back({c, a, cycle});
     }
+    if (checker_) {
+        unchecked_.push_back({c, a, cycle});
+        // No command can still go before cmd_bus_free_ - kBackfillWindowCycles.
+        if (unchecked_.size() >= 4096) feed_checker(cmd_bus_free_ - kBackfillWindowCycles - 1);
+    }
     if (c == Command::REF) {
         last_refresh_ = cycle;
         recent_.clear();
@@ -155,6 +161,27 @@ void DramController::issue(Command c, const BankAddress& a, long cycle) {
         last_on_bank_[me] = std::max(last_on_bank_[me], cycle);
     }
 }
+
+void DramController::check_protocol() {
+    if (!checker_) checker_ = std::make_unique<ProtocolChecker>(spec_);
+}
+
+void DramController::feed_checker(long before_cycle) {
+    std::stable_sort(unchecked_.begin(), unchecked_.end(),
+                     [](const IssuedCommand& x, const IssuedCommand& y) { return x.cycle < y.cycle; });
+    std::size_t n = 0;
+    while (n < unchecked_.size() && unchecked_[n].cycle < before_cycle) {
+        checker_->issue(unchecked_[n].cmd, unchecked_[n].at, unchecked_[n].cycle);
+        ++n;
+    }
+    unchecked_.erase(unchecked_.begin(), unchecked_.begin() + static_cast<long>(n));
+}
+
+void DramController::finish_checking() {
+    if (checker_) feed_checker(std::numeric_limits<long>::max());
+}
+
+long DramController::checked_commands() const { return checker_ ? checker_->commands() : 0; }
 
 const std::vector<IssuedCommand>& DramController::commands() const {
     if (!log_sorted_) {

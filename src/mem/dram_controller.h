@@ -13,6 +13,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,13 @@ public:
     // Every command issued, in time order, when recording is on (for the protocol checker).
     void record_commands(bool on) { recording_ = on; }
     const std::vector<IssuedCommand>& commands() const;
+    // Checks every command from now on with an independent ProtocolChecker, in time order, as the
+    // controller goes (commands are held back only while a backfill could still precede them),
+    // so a run of any length is checked in bounded memory. A violation throws RangeError naming
+    // the rule. finish_checking() checks what is still held back; checked_commands() counts.
+    void check_protocol();
+    void finish_checking();
+    long checked_commands() const;
     // Row commands placed in earlier free command-bus slots (see above).
     long backfilled_commands() const { return backfilled_; }
     static constexpr long kBackfillWindowCycles = 64;  // [A] how far back a queued request's row command may go
@@ -161,6 +169,10 @@ private:
     int longest_rule_ = 0;  // cycles: the longest constraint, REF's aside
     long backfilled_ = 0;
     mutable std::vector<std::pair<long, long>> forbidden_;  // backfill_slot's scratch
+    // check_protocol(): the checker and the commands not yet given to it.
+    std::unique_ptr<ProtocolChecker> checker_;
+    std::vector<IssuedCommand> unchecked_;
+    void feed_checker(long before_cycle);
 };
 
 }  // namespace lmsim::mem

@@ -107,6 +107,9 @@ nlohmann::json run_report_json(const RunSummary& run) {
                              {"source", en.source},
                              {"not_covered", en.unknown},
                              {"note", "DRAM only: the FPGA's power is not modelled (no per-module figure is published)"}};
+    if (sim.memory_commands_checked >= 0)
+        j["memory"]["protocol_check"] = {{"commands_checked", sim.memory_commands_checked}, {"violations", 0},
+                                         {"checker", "mem/protocol_checker.h: every JEDEC rule of the preset, bank state, refresh interval"}};
     if (sim.memory_fidelity != "stream")
         j["memory"]["dram_commands"] = {{"reads", sim.memory.dram.reads},        {"writes", sim.memory.dram.writes},
                                         {"activates", sim.memory.dram.activates}, {"precharges", sim.memory.dram.precharges},
