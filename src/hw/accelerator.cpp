@@ -1,5 +1,7 @@
 #include "hw/accelerator.h"
 
+#include "common/error.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -230,7 +232,15 @@ SimulationResult Accelerator::run() {
     r.memory_peak_gbps = memory_->peak_gbps();
     r.memory_energy = memory_->energy(static_cast<double>(r.total_cycles) * cycle_ns_);
     r.memory_requests = memory_->take_requests();
-    if (options_.check_memory_protocol) r.memory_commands_checked = memory_->finish_checking();
+    if (options_.check_memory_protocol) {
+        // A violation is the simulator's fault, not the input's: an internal error, as one found
+        // during the run is (it surfaces through the SystemC kernel).
+        try {
+            r.memory_commands_checked = memory_->finish_checking();
+        } catch (const RangeError& e) {
+            throw std::logic_error(e.what());
+        }
+    }
     return r;
 }
 
