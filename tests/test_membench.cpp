@@ -186,6 +186,22 @@ TEST_CASE("U280 address mapping: bank groups first streams at the bus rate and c
     CHECK(row_first < 0.1 * rotate);
 }
 
+TEST_CASE("VCK190 ports sharing the LPDDR4 channels: the NoC's rate binds and without it the DRAM does", "[mem][membench]") {
+    MemorySystemConfig m = load_hardware_config("configs/vck190.json").platform.memory;
+    m.axi_port_width_bits = 256;
+    MembenchSpec s;
+    s.channels = 4;  // four 12.8 GB/s ports on the four 16-bit channels (25.6 GB/s)
+    s.bursts_per_port = 1000;
+    const MembenchResult capped = run_membench(m, s);
+    INFO("NoC-capped " << capped.gbps);
+    CHECK(capped.gbps == Approx(m.noc_bandwidth_gbps).epsilon(0.01));
+    m.noc_bandwidth_gbps = 0;
+    const MembenchResult open = run_membench(m, s);
+    INFO("no NoC cap " << open.gbps);
+    CHECK(open.gbps > 0.85 * 25.6);  // the ports meet at the controllers in time order
+    CHECK(open.gbps < 25.6);
+}
+
 TEST_CASE("membench rejects bad arguments", "[mem][membench][errors]") {
     MembenchSpec s;
     s.pattern = "zigzag";
@@ -281,4 +297,15 @@ TEST_CASE("membench through the TLM-2.0 modules: half reads and half writes on i
     // The controllers see the two directions in a different order (the TLM master's read slots
     // all start before its write slots), so the turnarounds fall differently: within 3 %.
     CHECK(tlm.gbps == Approx(direct.gbps).epsilon(0.03));
+}
+
+TEST_CASE("membench through the TLM-2.0 modules: the VCK190 NoC's rate binds four ports", "[mem][membench][tlm]") {
+    MemorySystemConfig m = load_hardware_config("configs/vck190.json").platform.memory;
+    m.axi_port_width_bits = 256;
+    MembenchSpec s;
+    s.channels = 4;
+    s.bursts_per_port = 500;
+    const MembenchResult tlm = run_membench_tlm(m, s);
+    INFO(tlm.gbps);
+    CHECK(tlm.gbps == Approx(m.noc_bandwidth_gbps).epsilon(0.01));
 }

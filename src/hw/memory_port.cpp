@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "common/error.h"
+#include "mem/axi_port_timing.h"
 #include "mem/dram_energy.h"
 #include "mem/tlm_memory.h"
 #include "mem/membench.h"
@@ -55,7 +56,7 @@ MemoryPort::MemoryPort(const PlatformConfig& platform, const DesignConfig& desig
       beat_bytes_(beat_bytes),
       masters_(design.axi.masters),
       noc_latency_ns_(platform.memory.noc_latency_ns + platform.memory.controller_latency_ns),
-      noc_ns_per_byte_(platform.memory.noc_bandwidth_gbps > 0 ? 1.0 / platform.memory.noc_bandwidth_gbps : 0),
+      noc_{platform.memory.noc_bandwidth_gbps > 0 ? 1.0 / platform.memory.noc_bandwidth_gbps : 0},
       axi_ns_per_byte_(cycle_ns_ / beat_bytes) {
     const mem::DramSpec spec = mem::dram_preset(preset_);
     access_bytes_ = spec.org.bytes_per_access();
@@ -146,7 +147,7 @@ MemoryPort::Energy MemoryPort::energy(double elapsed_ns) const {
 double MemoryPort::peak_gbps() const {
     const mem::DramSpec spec = mem::dram_preset(preset_);
     double p = std::min(spec.peak_gbps() * channels_.size(), 1.0 / axi_ns_per_byte_);
-    if (noc_ns_per_byte_ > 0) p = std::min(p, 1.0 / noc_ns_per_byte_);
+    if (noc_.ns_per_byte > 0) p = std::min(p, 1.0 / noc_.ns_per_byte);
     return p;
 }
 
@@ -361,10 +362,7 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
     } else {
         std::tie(first_ns, last_ns) = command_level(address, bytes, issue_ns, write);
     }
-    if (noc_ns_per_byte_ > 0) {
-        noc_free_ns_ = std::max(noc_free_ns_, issue_ns) + bytes * noc_ns_per_byte_;
-        last_ns = std::max(last_ns, noc_free_ns_);
-    }
+    last_ns = std::max(last_ns, noc_.pass(issue_ns, double(bytes)));  // the NoC's rate (SharedBandwidth)
     first_ns += noc_latency_ns_;
     last_ns += noc_latency_ns_;
     if (write) {

@@ -20,6 +20,7 @@
 
 #include "config/hardware_config.h"
 #include "hw/dataflow.h"
+#include "mem/axi_port_timing.h"
 #include "mem/dram_controller.h"
 
 namespace lmsim::hw {
@@ -87,7 +88,8 @@ private:
     bool hbm_ = false, stream_ = false;  // kind_ and fidelity_, tested per burst
     double cycle_ns_;
     int beat_bytes_, masters_;
-    double noc_latency_ns_, noc_ns_per_byte_;
+    double noc_latency_ns_;
+    mem::SharedBandwidth noc_;
     double axi_ns_per_byte_;
     std::vector<mem::DramController> channels_;
     double ns_per_byte_[2] = {0, 0};  // one channel's data bus, between refreshes
@@ -96,7 +98,6 @@ private:
     double latency_ns_[2][3] = {};             // [write][row state]
     std::vector<std::vector<int>> open_row_;   // [channel][bank], -1 closed
     std::vector<long> channel_refresh_epoch_;
-    double noc_free_ns_ = 0;
     double refresh_interval_ns_ = 0, refresh_ns_ = 0;
     double access_bytes_ = 0;
     mutable MemoryPortStats stats_;

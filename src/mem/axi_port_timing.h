@@ -1,5 +1,5 @@
-// lmsim: the data channels of one AXI port, as membench's direct driver and the TLM
-// MemoryInterconnect both time them. Reads: the beats reach the master one per AXI cycle (less
+// lmsim: the data channels of one AXI port, and a bandwidth cap shared by all ports, as
+// membench's direct driver, the TLM MemoryInterconnect and the accelerator's MemoryPort time them. Reads: the beats reach the master one per AXI cycle (less
 // what the HBM switch's lateral links leave the port) from the burst's first data on, after the
 // previous read's, and never before the DRAM's last data plus the path latency. Writes: the beats
 // leave the master first, after the previous write's; the controller takes the burst once it has
@@ -25,6 +25,19 @@ struct AxiPortTiming {
     }
     // The write response, after the DRAM's last write.
     static double write_response(double dram_last_ns, double path_ns) { return dram_last_ns + path_ns / 2; }
+};
+
+// A bandwidth limit shared by every port (the Versal NoC's QoS rate, platform.memory.
+// noc_bandwidth_gbps): transfers pass it one after another.
+struct SharedBandwidth {
+    double ns_per_byte = 0;  // 0: no limit
+    double free_ns = 0;
+    // When a transfer of `bytes` asked for at at_ns has passed (at_ns itself without a limit).
+    double pass(double at_ns, double bytes) {
+        if (ns_per_byte <= 0) return at_ns;
+        free_ns = std::max(free_ns, at_ns) + bytes * ns_per_byte;
+        return free_ns;
+    }
 };
 
 }  // namespace lmsim::mem

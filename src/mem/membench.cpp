@@ -170,67 +170,82 @@ MembenchResult run_membench(const MemorySystemConfig& memory, const MembenchSpec
     const double axi_ns_per_beat = 1000.0 / memory.axi_clock_mhz;
     const int beat_bytes = memory.axi_port_width_bits / 8;
     const long beats = std::max<long>(1, b.burst_bytes / beat_bytes);
-    std::vector<double> latencies;
-    double end_ns = 0;
     // The path latency (NoC, controller and PHY, HBM switch hops) is added once per burst: request
     // and read data for a read, write data and response for a write [A: the same both ways].
-    for (int p = 0; p < b.channels; ++p) {
-        const double path_ns = memory.noc_latency_ns + memory.controller_latency_ns + switch_ns[p];
-        std::vector<double> done(b.bursts_per_port, 0), issued(b.bursts_per_port, 0);
+    struct Port {
+        double path_ns = 0, beats_ns = 0;
+        std::vector<double> done, issued;
         // Reads and writes have their own address channel, outstanding slots and data channel
         // (index 0 read, 1 write): the AXI channels are independent.
         std::vector<long> of_direction[2];  // bursts of each direction, in order
         double last_issue[2] = {-1e300, -1e300};
-        AxiPortTiming port;
-        const double beats_ns = beats * axi_ns_per_beat / share[p];
-        double end_port = 0;
-        // Bursts are handed to the controllers a few at a time (never more than are in flight),
-        // so that the controller's lookahead spans burst boundaries as a real request queue does.
-        const long chunk = std::min<long>(b.outstanding, 4);
-        for (long k0 = 0; k0 < b.bursts_per_port; k0 += chunk) {
-            const long k1 = std::min(b.bursts_per_port, k0 + chunk);
-            std::vector<std::vector<DramController::Request>> per(dram_channels);
-            std::vector<std::vector<long>> owner(dram_channels);  // burst of each request
+        AxiPortTiming timing;
+    };
+    std::vector<Port> ports(b.channels);
+    for (int p = 0; p < b.channels; ++p) {
+        ports[p].path_ns = memory.noc_latency_ns + memory.controller_latency_ns + switch_ns[p];
+        ports[p].beats_ns = beats * axi_ns_per_beat / share[p];
+        ports[p].done.assign(b.bursts_per_port, 0);
+        ports[p].issued.assign(b.bursts_per_port, 0);
+    }
+    SharedBandwidth noc{memory.noc_bandwidth_gbps > 0 ? 1.0 / memory.noc_bandwidth_gbps : 0};
+    std::vector<double> latencies;
+    double end_ns = 0;
+    // Bursts are handed to the controllers a few at a time (never more than are in flight), so
+    // that the controller's lookahead spans burst boundaries as a real request queue does; every
+    // port's next few in one round, so that ports sharing channels meet there in time order.
+    const long chunk = std::min<long>(b.outstanding, 4);
+    for (long k0 = 0; k0 < b.bursts_per_port; k0 += chunk) {
+        const long k1 = std::min(b.bursts_per_port, k0 + chunk), n = k1 - k0;
+        std::vector<std::vector<DramController::Request>> per(dram_channels);
+        std::vector<std::vector<long>> owner(dram_channels);  // p * n + (k - k0) of each request
+        for (int p = 0; p < b.channels; ++p) {
+            Port& port = ports[p];
             for (long k = k0; k < k1; ++k) {
                 const int dir = w.write[k] ? 1 : 0;
                 // A new burst may start when a slot of its direction frees up (outstanding
                 // limit), one address beat per AXI cycle on its address channel.
-                std::vector<long>& mine = of_direction[dir];
-                double issue = std::max(0.0, last_issue[dir] + axi_ns_per_beat);
+                std::vector<long>& mine = port.of_direction[dir];
+                double issue = std::max(0.0, port.last_issue[dir] + axi_ns_per_beat);
                 if (static_cast<long>(mine.size()) >= b.outstanding)
-                    issue = std::max(issue, done[mine[mine.size() - static_cast<std::size_t>(b.outstanding)]]);
-                issued[k] = last_issue[dir] = issue;
+                    issue = std::max(issue, port.done[mine[mine.size() - static_cast<std::size_t>(b.outstanding)]]);
+                port.issued[k] = port.last_issue[dir] = issue;
                 mine.push_back(k);
                 // A write's data crosses the port first (AxiPortTiming).
-                const double arrival = dir == 1 ? port.write_data(issue, path_ns, beats_ns) : issue;
+                const double arrival = dir == 1 ? port.timing.write_data(issue, port.path_ns, port.beats_ns) : issue;
                 const uint64_t base = w.bases[p][k];
                 for (long off = 0; off < b.burst_bytes; off += access) {
                     uint64_t a = base + static_cast<uint64_t>(off);
                     const ChannelAddress ca = hbm ? ChannelAddress{pc_of(p), a} : interleave_channels(a, dram_channels);
                     per[ca.channel].push_back({ca.local, dir == 1, static_cast<long>(std::ceil(arrival / spec.t.tck_ns))});
-                    owner[ca.channel].push_back(k);
+                    owner[ca.channel].push_back(p * n + (k - k0));
                 }
-            }
-            std::vector<double> dram_done(k1 - k0, 0), dram_first(k1 - k0, 1e300);
-            for (int ch = 0; ch < dram_channels; ++ch) {
-                if (per[ch].empty()) continue;
-                sort_by_arrival(per[ch], owner[ch]);
-                std::vector<long> t = ctrl[ch].serve(per[ch], kLookaheadWindow);
-                for (std::size_t i = 0; i < t.size(); ++i) {
-                    double& d = dram_done[owner[ch][i] - k0];
-                    d = std::max(d, t[i] * spec.t.tck_ns);
-                    double& f = dram_first[owner[ch][i] - k0];
-                    f = std::min(f, t[i] * spec.t.tck_ns);
-                }
-            }
-            for (long k = k0; k < k1; ++k) {
-                done[k] = w.write[k] ? AxiPortTiming::write_response(dram_done[k - k0], path_ns)
-                                     : port.read(dram_first[k - k0], dram_done[k - k0], path_ns, beats_ns);
-                end_port = std::max(end_port, done[k]);
-                latencies.push_back(done[k] - issued[k]);
             }
         }
-        end_ns = std::max(end_ns, end_port);
+        std::vector<double> dram_done(b.channels * n, 0), dram_first(b.channels * n, 1e300);
+        for (int ch = 0; ch < dram_channels; ++ch) {
+            if (per[ch].empty()) continue;
+            sort_by_arrival(per[ch], owner[ch]);
+            std::vector<long> t = ctrl[ch].serve(per[ch], kLookaheadWindow);
+            for (std::size_t i = 0; i < t.size(); ++i) {
+                double& d = dram_done[owner[ch][i]];
+                d = std::max(d, t[i] * spec.t.tck_ns);
+                double& f = dram_first[owner[ch][i]];
+                f = std::min(f, t[i] * spec.t.tck_ns);
+            }
+        }
+        for (int p = 0; p < b.channels; ++p) {
+            Port& port = ports[p];
+            for (long k = k0; k < k1; ++k) {
+                const long i = p * n + (k - k0);
+                // The NoC's shared rate holds the burst's data back (SharedBandwidth).
+                const double last = std::max(dram_done[i], noc.pass(port.issued[k], b.burst_bytes));
+                port.done[k] = w.write[k] ? AxiPortTiming::write_response(last, port.path_ns)
+                                          : port.timing.read(dram_first[i], last, port.path_ns, port.beats_ns);
+                end_ns = std::max(end_ns, port.done[k]);
+                latencies.push_back(port.done[k] - port.issued[k]);
+            }
+        }
     }
     std::vector<const DramController*> used;
     for (const auto& c : ctrl) used.push_back(&c);

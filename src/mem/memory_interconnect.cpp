@@ -20,7 +20,8 @@ MemoryInterconnect::MemoryInterconnect(sc_core::sc_module_name name, const Memor
       ns_per_byte_(1000.0 / m.axi_clock_mhz / (m.axi_port_width_bits / 8.0)),
       switch_ns_(ports, 0.0),
       share_(ports, 1.0),
-      ports_(ports) {
+      ports_(ports),
+      noc_{m.noc_bandwidth_gbps > 0 ? 1.0 / m.noc_bandwidth_gbps : 0} {
     from_masters.register_b_transport(this, &MemoryInterconnect::b_transport);
     for (int c = 0; c < channels_; ++c)
         to_channels.push_back(std::make_unique<ChannelSocket>(sc_core::sc_gen_unique_name("to_channel")));
@@ -62,6 +63,8 @@ void MemoryInterconnect::b_transport(int port, tlm::tlm_generic_payload& t, sc_c
         dram_done = std::max(dram_done, ns_of(now + d));
         first = std::min(first, timing_.valid ? ns_of(timing_.first_data) : ns_of(now + d));
     }
+    // The NoC's shared rate holds the data back (SharedBandwidth).
+    dram_done = std::max(dram_done, noc_.pass(ns_of(now + delay), double(length)));
     const double done = write ? AxiPortTiming::write_response(dram_done, lat) : ports_[port].read(first, dram_done, lat, beats_ns);
     delay = sc_core::sc_time(done, sc_core::SC_NS) - now;
 }

@@ -5,8 +5,9 @@
 // port's pseudo-channel, (port + pc_offset) mod channels; other kinds: the 256-byte channel
 // interleave), forwards each with the same annotated delay to that channel's target socket
 // (DramChannelTarget, or an external model), and returns in the delay the completion at the
-// port: the DRAM's last data plus the fixed path latency (NoC, controller and PHY, HBM switch
-// hops), and no earlier than the port can move the beats (one per AXI cycle, less what shared
+// port: the DRAM's last data (held back by the NoC's shared rate, where there is one) plus the
+// fixed path latency (NoC, controller and PHY, HBM switch hops), and no earlier than the port can
+// move the beats (one per AXI cycle, less what shared
 // HBM lateral links leave it; mem/hbm_switch.h). A DramTimingExtension on the channel
 // transactions gives the first data's time where the target knows it.
 #pragma once
@@ -43,6 +44,7 @@ private:
     double fixed_latency_ns_, ns_per_byte_;
     std::vector<double> switch_ns_, share_;
     std::vector<AxiPortTiming> ports_;  // each port's read and write data channels
+    SharedBandwidth noc_;               // the NoC's rate, shared by all ports
     tlm::tlm_generic_payload sub_;
     DramTimingExtension timing_;
     std::vector<ChannelRange> ranges_;
