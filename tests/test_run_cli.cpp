@@ -249,3 +249,15 @@ TEST_CASE("stream and command memory fidelity agree on the released design", "[c
     const double str425 = read_json(out + "/report.json")["decode"]["cycles_per_token"];
     CHECK(str425 == Approx(cmd425).epsilon(0.01));
 }
+
+TEST_CASE("lmsim bench memory: records the producer's traffic and replays it on both fidelities", "[cli][bench][memory]") {
+    // A benchmark, so nothing about speed is asserted: only that it runs and says what it measured.
+    Result r = run("bench memory --model mamba2-130m --layers 1");
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.output, Catch::Contains("bursts, "));
+    CHECK_THAT(r.output, Catch::Contains("M DRAM bursts per wall second"));
+    CHECK_THAT(r.output, Catch::Contains("faster than command level"));
+    CHECK_THAT(r.output, Catch::Contains("last completion"));
+    CHECK(run("bench memory --layers 0").code == 2);
+}
