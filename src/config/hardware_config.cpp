@@ -169,9 +169,12 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
     c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "tlm", "stream"});
     if (m.has("preset")) c.memory.preset = m.get_enum_or("preset", "", mem::dram_preset_names());
-    if (!c.memory.preset.empty() && mem::dram_preset(c.memory.preset).family != c.memory.kind)
-        throw InputError(m.where("preset") + fmt::format(": '{}' is {} timing, but the platform's memory is {}", c.memory.preset,
-                                                         mem::dram_preset(c.memory.preset).family, c.memory.kind));
+    if (!c.memory.preset.empty()) {
+        const std::string family = mem::dram_preset(c.memory.preset).family;
+        if (family != c.memory.kind)
+            throw InputError(m.where("preset") + fmt::format(": '{}' is {} timing, but the platform's memory is {}",
+                                                             c.memory.preset, family, c.memory.kind));
+    }
     c.memory.address_mapping = m.get_string_or("address_mapping", "BgCoBaRo");
     if (const std::string e = mem::address_mapping_error(c.memory.address_mapping); !e.empty())
         throw InputError(m.where("address_mapping") + ": " + e);

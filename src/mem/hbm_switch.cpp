@@ -13,7 +13,7 @@ namespace lmsim::mem {
 HbmSwitch::HbmSwitch(const HbmSwitchConfig& c, int channels)
     : ports_per_switch_(c.ports_per_switch > 0 ? c.ports_per_switch : channels),
       links_(std::max(1, c.lateral_links)),
-      switches_(channels / (c.ports_per_switch > 0 ? c.ports_per_switch : channels)),
+      switches_(channels / ports_per_switch_),
       channels_(channels),
       hop_latency_ns_(c.hop_latency_ns) {
     if (channels % ports_per_switch_ != 0)
