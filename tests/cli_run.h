@@ -3,7 +3,12 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
+
+#include "model/model_card.h"
 
 namespace lmsim_test {
 struct Result {
@@ -18,5 +23,16 @@ inline Result run(const std::string& args) {
     while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     int status = pclose(p);
     return {WEXITSTATUS(status), out};
+}
+// A model card file with `name`'s shapes and fewer layers (every layer is the same; tests need a few).
+inline std::string short_card(const std::string& name, int layers) {
+    lmsim::ModelCard m = lmsim::find_model_card(name);
+    nlohmann::json j = m.to_json();
+    j["n_layer"] = layers;
+    j["name"] = name + "-" + std::to_string(layers) + "layers";
+    std::string path =
+        (std::filesystem::temp_directory_path() / ("lmsim-" + name + "-" + std::to_string(layers) + ".json")).string();
+    std::ofstream(path) << j.dump();
+    return path;
 }
 }  // namespace lmsim_test

@@ -25,16 +25,7 @@ std::string fresh_dir(const std::string& name) {
     std::filesystem::remove_all(d);
     return d;
 }
-// mamba2-2.7b's shapes with fewer layers (every layer is the same; the tests need a few).
-std::string short_27b(int layers) {
-    lmsim::ModelCard m = lmsim::find_model_card("mamba2-2.7b");
-    nlohmann::json j = m.to_json();
-    j["n_layer"] = layers;
-    j["name"] = "mamba2-2.7b-" + std::to_string(layers) + "layers";
-    std::string path = (std::filesystem::temp_directory_path() / ("lmsim-27b-" + std::to_string(layers) + ".json")).string();
-    std::ofstream(path) << j.dump();
-    return path;
-}
+std::string short_27b(int layers) { return lmsim_test::short_card("mamba2-2.7b", layers); }
 }  // namespace
 
 TEST_CASE("lmsim run writes report.json with the documented fields", "[cli][run]") {

@@ -15,11 +15,21 @@ struct ModelArgs {
     std::string model;
     std::string weights;
     uint64_t seed = 0;
+    bool seed_given = false;
     void add_to(CLI::App* app);
     std::unique_ptr<WeightSource> open() const;
 };
 
 std::vector<int32_t> parse_token_list(const std::string& text, const std::string& option);
+// Every id in [0, vocab); the error names the option, the id and the vocabulary.
+void require_in_vocabulary(const std::vector<int32_t>& ids, int vocab, const std::string& option);
+// --model NAME and a checkpoint that carries its own dimensions must describe the same model.
+void require_card_agrees(const ModelCard& given, const ModelCard& used, const std::string& weights_path);
+// DIR is (or can be made) a writable directory; the listed result files of an earlier run in
+// it are removed (and named on stderr), so a run that then fails leaves none behind.
+void prepare_output_directory(const std::string& dir, const std::vector<std::string>& result_files);
+// PATH can be written as a file: not a directory, its directory exists.
+void require_writable_file_path(const std::string& path, const std::string& option);
 long peak_rss_bytes();
 
 // Thrown by a command that ran to the end but must exit non-zero (e.g. a design over budget).

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -10,16 +12,21 @@ namespace lmsim::cli {
 void ModelArgs::add_to(CLI::App* app) {
     app->add_option("--model", model, "model card: a name from models/ (mamba2-130m ... mamba2-2.7b) or a JSON file");
     app->add_option("--weights", weights, "mamba_ssm checkpoint in safetensors format (F32, F16, BF16)");
-    app->add_option("--seed", seed, "seed of the synthetic weights (with --model)");
+    app->add_option("--seed", seed, "seed of the synthetic weights (with --model)")
+        ->each([this](const std::string&) { seed_given = true; });
 }
 
 std::unique_ptr<WeightSource> ModelArgs::open() const {
     if (!weights.empty()) {
         if (model.empty()) return open_safetensors_weights(weights);
         ModelCard card = find_model_card(model);
-        return open_safetensors_weights(weights, &card);
+        auto source = open_safetensors_weights(weights, &card);
+        require_card_agrees(card, source->card(), weights);
+        if (seed_given) throw InputError("--seed picks synthetic weights; it has no effect with --weights");
+        return source;
     }
     if (model.empty()) throw InputError("give --model NAME (synthetic weights) or --weights FILE");
+    if (seed_given && !weights.empty()) throw InputError("--seed picks synthetic weights; it has no effect with --weights");
     SyntheticSpec spec;
     spec.seed = seed;
     return make_synthetic_weights(find_model_card(model), spec);
@@ -44,6 +51,64 @@ std::vector<int32_t> parse_token_list(const std::string& text, const std::string
         pos = comma + 1;
     }
     return out;
+}
+
+void require_in_vocabulary(const std::vector<int32_t>& ids, int vocab, const std::string& option) {
+    for (int32_t id : ids)
+        if (id < 0 || id >= vocab)
+            throw InputError(fmt::format("{}: token id {} is outside the model's vocabulary [0, {})", option, id, vocab));
+}
+
+void require_card_agrees(const ModelCard& given, const ModelCard& used, const std::string& weights_path) {
+    auto differs = [&](const char* what, long a, long b) {
+        if (a != b)
+            throw InputError(fmt::format("--model {} has {} {}, but {} has {}: the checkpoint's own dimensions "
+                                         "are used, so drop --model or give the matching card",
+                                         given.name, what, a, weights_path, b));
+    };
+    differs("d_model", given.d_model, used.d_model);
+    differs("n_layer", given.n_layer, used.n_layer);
+    differs("vocab_size", given.vocab_size, used.vocab_size);
+    differs("d_state", given.d_state, used.d_state);
+    differs("headdim", given.headdim, used.headdim);
+    differs("d_inner", given.d_inner(), used.d_inner());
+}
+
+void prepare_output_directory(const std::string& dir, const std::vector<std::string>& result_files) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+        throw InputError(fmt::format("--out {}: exists and is not a directory (expected a directory to write "
+                                     "the results into)", dir));
+    fs::create_directories(dir, ec);
+    if (ec) throw InputError(fmt::format("--out {}: cannot create the directory: {}", dir, ec.message()));
+    const std::string probe = dir + "/.lmsim-write-test";
+    {
+        std::ofstream f(probe);
+        if (!f) throw InputError(fmt::format("--out {}: the directory is not writable", dir));
+    }
+    fs::remove(probe, ec);
+    std::string removed;
+    for (const auto& name : result_files) {
+        const fs::path p = fs::path(dir) / name;
+        if (fs::exists(p, ec)) {
+            fs::remove(p, ec);
+            if (ec) throw InputError(fmt::format("--out {}: cannot remove the earlier run's {}: {}", dir, name, ec.message()));
+            removed += (removed.empty() ? "" : ", ") + name;
+        }
+    }
+    if (!removed.empty()) std::cerr << fmt::format("lmsim: removed an earlier run's {} from {}\n", removed, dir);
+}
+
+void require_writable_file_path(const std::string& path, const std::string& option) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::is_directory(path, ec))
+        throw InputError(fmt::format("{} {}: is a directory (expected a file name)", option, path));
+    fs::path parent = fs::path(path).parent_path();
+    if (parent.empty()) parent = ".";
+    if (!fs::is_directory(parent, ec))
+        throw InputError(fmt::format("{} {}: the directory {} does not exist", option, path, parent.string()));
 }
 
 long peak_rss_bytes() {

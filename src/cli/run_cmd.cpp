@@ -28,6 +28,8 @@ struct RunArgs {
     std::string weights;
     bool model_given = false;
     int prompt_len = 0;
+    bool prompt_len_given = false;
+    bool seed_given = false;
     std::string prompt;
     int tokens = 1;
     bool functional = false;
@@ -49,6 +51,7 @@ void run_simulation(const RunArgs& a) {
         if (a.model_given) {
             const ModelCard given = find_model_card(a.model);
             source = open_safetensors_weights(a.weights, &given);
+            require_card_agrees(given, source->card(), a.weights);
         } else {
             source = open_safetensors_weights(a.weights);
         }
@@ -60,7 +63,20 @@ void run_simulation(const RunArgs& a) {
     }
     const ModelCard card = source ? source->card() : find_model_card(a.model);
     std::vector<int32_t> prompt = a.prompt.empty() ? std::vector<int32_t>{} : parse_token_list(a.prompt, "--prompt");
+    require_in_vocabulary(prompt, card.vocab_size, "--prompt");
+    if (!prompt.empty() && a.prompt_len_given && a.prompt_len != static_cast<int>(prompt.size()))
+        throw InputError(fmt::format("--prompt-len {} contradicts --prompt, which has {} token(s); give one of them",
+                                     a.prompt_len, prompt.size()));
+    if (!a.weights.empty() && a.seed_given)
+        throw InputError("--seed picks synthetic weights; it has no effect with --weights");
+    if (!a.functional && (!a.rotation.empty() || a.seed_given))
+        throw InputError(fmt::format("{} applies to functional mode only; add --functional or drop it",
+                                     a.seed_given ? "--seed" : "--rotation"));
     const int prompt_len = prompt.empty() ? a.prompt_len : static_cast<int>(prompt.size());
+    // The output directory is checked before anything runs, and the results of an earlier run
+    // in it are removed, so that a run that fails leaves no result that is not its own.
+    const std::vector<std::string> outputs = {"report.json", "units.csv", "timeline.json"};
+    prepare_output_directory(a.out, outputs);
     // Functional mode: the quantization that goes with the design, checked before anything runs.
     QuantSpec spec;
     if (a.functional) {
@@ -146,7 +162,6 @@ void run_simulation(const RunArgs& a) {
     run.mode = a.functional ? "functional" : "timing";
     nlohmann::json report = run_report_json(run);
     if (a.functional) report["functional"] = functional;
-    std::filesystem::create_directories(a.out);
     write_file_atomically(a.out + "/report.json", report.dump(1) + "\n");
     write_file_atomically(a.out + "/units.csv", units_csv(sim));
     write_file_atomically(a.out + "/timeline.json", timeline_json(sim, hw.design.clock_mhz));
@@ -187,12 +202,15 @@ void add_run_command(CLI::App& app) {
     cmd->add_option("--model", args->model, "model card (mamba2-130m ... mamba2-2.7b) or a JSON file")
         ->capture_default_str()
         ->each([args](const std::string&) { args->model_given = true; });
-    cmd->add_option("--seed", args->seed, "seed of the synthetic weights (functional mode)");
+    cmd->add_option("--seed", args->seed, "seed of the synthetic weights (functional mode)")
+        ->each([args](const std::string&) { args->seed_given = true; });
     cmd->add_option("--prompt", args->prompt, "prompt token ids, comma-separated (sets --prompt-len)");
     cmd->add_option("--rotation", args->rotation, "functional mode: none | offline | offline+online (default: offline, "
                                                   "offline+online when design.htu.enabled)");
     cmd->add_option("--weights", args->weights, "take the model's shapes from a safetensors checkpoint");
-    cmd->add_option("--prompt-len", args->prompt_len, "prompt tokens, fed one by one before the decoded ones")->capture_default_str();
+    cmd->add_option("--prompt-len", args->prompt_len, "prompt tokens, fed one by one before the decoded ones")
+        ->capture_default_str()
+        ->each([args](const std::string&) { args->prompt_len_given = true; });
     cmd->add_option("--tokens", args->tokens, "tokens to decode")->capture_default_str();
     cmd->add_flag("--functional", args->functional,
                   "carry data through the blocks and check every layer against the golden model");

@@ -259,9 +259,19 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
             JsonObject b = blocks.get_object(name);
             b.require_known_keys({"ii", "depth_cycles", "overhead_cycles"});
             BlockTiming t;
-            t.ii = static_cast<int>(b.get_int_or("ii", 0, 1, 1024));
-            t.depth_cycles = static_cast<int>(b.get_int_or("depth_cycles", 0, 0, 1 << 20));
-            t.overhead_cycles = static_cast<int>(b.get_int_or("overhead_cycles", 0, 0, 1 << 20));
+            if (b.has("ii")) {
+                // The weight producer's beats are timed by the memory system, not by an II.
+                if (name == "WEIGHT_PRODUCER")
+                    throw InputError(fmt::format("{}: the weight producer has no initiation interval to "
+                                                 "override (its beats are timed by the memory system); "
+                                                 "expected depth_cycles or overhead_cycles only",
+                                                 b.where("ii")));
+                t.ii = static_cast<int>(b.get_int_or("ii", 1, 1, 1024));
+            }
+            if (b.has("depth_cycles"))
+                t.depth_cycles = static_cast<int>(b.get_int_or("depth_cycles", 0, 0, 1 << 20));
+            if (b.has("overhead_cycles"))
+                t.overhead_cycles = static_cast<int>(b.get_int_or("overhead_cycles", 0, 0, 1 << 20));
             c.blocks[name] = t;
         }
     }

@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,10 +91,12 @@ struct BufferPlacement {
 
 // Timing parameters of one hardware block; 0 means "use the block's default" (the HLS figures,
 // applied by the cycle model).
+// A user override of one block's timing (design.blocks.<NAME>); a field not given keeps the
+// block's published value. Zero is a value like any other.
 struct BlockTiming {
-    int ii = 0;               // initiation interval, cycles
-    int depth_cycles = 0;     // pipeline depth, cycles
-    int overhead_cycles = 0;  // per-invocation start/stop overhead, cycles
+    std::optional<int> ii;               // initiation interval, cycles
+    std::optional<int> depth_cycles;     // pipeline depth, cycles
+    std::optional<int> overhead_cycles;  // per-invocation start/stop overhead, cycles
 };
 
 // The blocks of the released design (../shared/docs/lightmamba.md 3.2) plus the paper's HTU.

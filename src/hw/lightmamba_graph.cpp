@@ -557,6 +557,10 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
 void apply_timing(DataflowGraph& g, const DesignConfig& design) {
     // ---- Timing parameters: depth from the reports, overhead = HLS latency - loop cycles -------
     const std::map<std::string, BlockTimingDefaults>& defaults = derived_timing();
+    for (const auto& kv : design.blocks)
+        if (std::none_of(g.blocks.begin(), g.blocks.end(), [&](const BlockProgram& b) { return b.name == kv.first; }))
+            throw InputError(fmt::format("design.blocks.{}: this design has no such block (is the unit enabled?), "
+                                         "so the override would have no effect", kv.first));
     for (BlockProgram& b : g.blocks) {
         b.depth_cycles = reported_or_default_depth(b.name);
         b.overhead_cycles = 0;
@@ -569,10 +573,10 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
         auto user = design.blocks.find(b.name);
         if (user == design.blocks.end()) continue;
         const BlockTiming& t = user->second;
-        if (t.ii > 0 && !b.is_memory_master)
-            for (Phase& p : b.phases) p.ii = t.ii;
-        if (t.depth_cycles > 0) b.depth_cycles = t.depth_cycles;
-        if (t.overhead_cycles > 0) b.overhead_cycles = t.overhead_cycles;
+        if (t.ii && !b.is_memory_master)
+            for (Phase& p : b.phases) p.ii = *t.ii;
+        if (t.depth_cycles) b.depth_cycles = *t.depth_cycles;
+        if (t.overhead_cycles) b.overhead_cycles = *t.overhead_cycles;
     }
 }
 

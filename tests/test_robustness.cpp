@@ -1,0 +1,102 @@
+// Bad input as a new user meets it (issue "Robustness"): each case here failed before its fix
+// (a crash, an internal error after a whole run, a stale result, an option silently ignored).
+#include <catch2/catch.hpp>
+
+#include "cli_run.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace {
+using lmsim_test::Result;
+using lmsim_test::run;
+std::string fresh_dir(const std::string& name) {
+    std::string d = (std::filesystem::temp_directory_path() / name).string();
+    std::filesystem::remove_all(d);
+    return d;
+}
+std::string tiny_weights() { return std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors"; }
+}  // namespace
+
+TEST_CASE("run: prompt ids outside the vocabulary are refused before anything runs", "[cli][errors]") {
+    // Was a segmentation fault (999999) and a read past the embedding reported bit-exact (256).
+    for (const char* id : {"999999", "256"}) {
+        const std::string out = fresh_dir("lmsim-rob-vocab");
+        Result r = run(std::string("run --model mamba2-tiny --functional --prompt ") + id + " --out " + out);
+        INFO(r.output);
+        CHECK(r.code == 2);
+        CHECK(r.output.find("outside the model's vocabulary [0, 256)") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(out + "/report.json"));
+    }
+    Result last = run("run --model mamba2-tiny --functional --prompt 255 --out " + fresh_dir("lmsim-rob-vocab-ok"));
+    INFO(last.output);
+    CHECK(last.code == 0);
+}
+
+TEST_CASE("run: --out naming an existing file is refused up front, not after the run", "[cli][errors]") {
+    const std::string file = fresh_dir("lmsim-rob-out-file");
+    std::ofstream(file) << "keep me\n";
+    Result r = run("run --model mamba2-tiny --out " + file);
+    INFO(r.output);
+    CHECK(r.code == 2);
+    CHECK(r.output.find("is not a directory") != std::string::npos);
+    CHECK(r.output.find("simulated") == std::string::npos);  // nothing ran
+    std::ifstream f(file);
+    std::string line;
+    std::getline(f, line);
+    CHECK(line == "keep me");
+}
+
+TEST_CASE("run: a failed run leaves no result of an earlier run in its directory", "[cli][errors]") {
+    const std::string out = fresh_dir("lmsim-rob-stale");
+    REQUIRE(run("run --model mamba2-tiny --out " + out).code == 0);
+    REQUIRE(std::filesystem::exists(out + "/report.json"));
+    // A deadlock (exit 5): the FIFO to DAH cannot hold HT_STATE's 128 vectors of a tile.
+    Result r = run("run --model " + lmsim_test::short_card("mamba2-2.7b", 1) +
+                   " --set design.fifo_depths.ht_state_to_dah=4 --out " + out);
+    INFO(r.output);
+    CHECK(r.code == 5);
+    CHECK(r.output.find("removed") != std::string::npos);
+    for (const char* f : {"report.json", "units.csv", "timeline.json"}) CHECK_FALSE(std::filesystem::exists(out + "/" + f));
+}
+
+TEST_CASE("run and golden: contradicting or ignored options are errors", "[cli][errors]") {
+    // --model that disagrees with the dimensions a checkpoint carries (was silently ignored).
+    Result m = run("run --weights " + tiny_weights() + " --model mamba2-130m --out " + fresh_dir("lmsim-rob-m"));
+    INFO(m.output);
+    CHECK(m.code == 2);
+    CHECK(m.output.find("--model mamba2-130m") != std::string::npos);
+    Result g = run("golden --weights " + tiny_weights() + " --model mamba2-130m --prompt 1 --tokens 1 --precision fp32 --out " +
+                   fresh_dir("lmsim-rob-g") + ".json");
+    INFO(g.output);
+    CHECK(g.code == 2);
+    // The matching card is accepted.
+    CHECK(run("run --weights " + tiny_weights() + " --model mamba2-tiny --out " + fresh_dir("lmsim-rob-m2")).code == 0);
+    // --seed has no effect on a checkpoint; --rotation none in timing mode.
+    CHECK(run("run --weights " + tiny_weights() + " --seed 3 --out " + fresh_dir("lmsim-rob-s")).code == 2);
+    CHECK(run("run --model mamba2-tiny --rotation none --out " + fresh_dir("lmsim-rob-r")).code == 2);
+    // --prompt-len that contradicts --prompt.
+    CHECK(run("run --model mamba2-tiny --prompt 1,2 --prompt-len 5 --out " + fresh_dir("lmsim-rob-p")).code == 2);
+}
+
+TEST_CASE("run: block timing overrides take effect, zero included, and overrides that would do nothing are refused", "[cli][errors]") {
+    auto cycles = [](const std::string& set) {
+        const std::string out = fresh_dir("lmsim-rob-ovr");
+        Result r = run("run --model mamba2-tiny --quiet --out " + out + (set.empty() ? "" : " --set " + set));
+        INFO(r.output);
+        REQUIRE(r.code == 0);
+        std::ifstream f(out + "/report.json");
+        return nlohmann::json::parse(f)["simulator"]["simulated_cycles"].get<long>();
+    };
+    const long base = cycles("");
+    // GEMM's pipeline depth is on the critical path of every layer; a zero was ignored.
+    CHECK(cycles("design.blocks.GEMM.depth_cycles=0") < base);
+    CHECK(cycles("design.blocks.RMSNORM_QUANT_1.overhead_cycles=50000") > base);
+    Result htu = run("run --model mamba2-tiny --set design.blocks.HTU.ii=2 --out " + fresh_dir("lmsim-rob-htu"));
+    CHECK(htu.code == 2);
+    CHECK(htu.output.find("design.blocks.HTU") != std::string::npos);
+    Result wp = run("run --model mamba2-tiny --set design.blocks.WEIGHT_PRODUCER.ii=2 --out " + fresh_dir("lmsim-rob-wp"));
+    CHECK(wp.code == 2);
+    CHECK(wp.output.find("WEIGHT_PRODUCER/ii") != std::string::npos);
+}
