@@ -7,6 +7,7 @@
 #include "golden/int_model.h"
 #include "hw/functional_datapath.h"
 #include "hw/lightmamba_graph.h"
+#include "hw/stream_check.h"
 #include "model/ptq.h"
 #include "model/weights.h"
 
@@ -20,22 +21,36 @@ void check_against_golden(const WeightSource& source, Rotation rotation, const s
     spec.rotation = rotation;
     spec.reorder = hw.design.reorder;
     const QuantizedModel qm = quantize_model(source, spec);
-    hw::FunctionalDatapath datapath(hw::build_lightmamba_graph(qm.card, hw.design), qm, hw.design);
+    const hw::DataflowGraph graph = hw::build_lightmamba_graph(qm.card, hw.design);
+    hw::FunctionalDatapath datapath(graph, qm, hw.design);
     IntModel golden(qm);
+    // Every token of every block's output stream against the golden model's value of the same
+    // quantity (hw/stream_check.h), then the residual after every layer.
+    hw::StreamChecker checker(graph, qm, hw.design, golden);
+    datapath.set_push_observer([&](int f, int l, int64_t k, const std::vector<int64_t>& v, const std::vector<int>& s) {
+        checker.on_push(f, l, k, v, s);
+    });
     for (int t = 0; t < tokens; ++t) {
         const int token = (17 + 31 * t) % qm.card.vocab_size;
-        std::vector<int32_t> x = golden.embed(token);
+        const std::vector<int32_t> x = golden.embed(token);
+        checker.begin_token(t, x);
         std::vector<std::vector<int32_t>> per_layer;
-        const std::vector<int32_t> y = datapath.step(x, &per_layer);
-        REQUIRE(per_layer.size() == static_cast<std::size_t>(qm.card.n_layer));
-        for (int l = 0; l < qm.card.n_layer; ++l) {
-            golden.layer_step(l, x, nullptr);
-            INFO("token " << t << ", layer " << l);
-            REQUIRE(per_layer[l] == x);
+        std::vector<int32_t> y;
+        try {
+            y = datapath.step(x, &per_layer);
+            REQUIRE(per_layer.size() == static_cast<std::size_t>(qm.card.n_layer));
+            checker.end_token(per_layer);
+        } catch (const hw::StreamMismatch& e) {
+            FAIL(e.what());
         }
-        REQUIRE(y == x);
+        REQUIRE(y == checker.golden_residual());
     }
     CHECK(datapath.tokens_moved() > 0);
+    // Every stream with a golden rule carried tokens (a rule that never fires checks nothing).
+    for (const std::string& name : checker.checked_streams()) {
+        INFO(name);
+        CHECK(checker.per_stream().count(name) == 1);
+    }
 }
 }  // namespace
 

@@ -220,7 +220,15 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     IntLayerState& st = state_[layer];
     const int D = c.d_model, Di = c.d_inner(), N = c.d_state, H = c.nheads(), P = c.headdim;
     const int CD = c.conv_dim(), G = kGroup, abits = spec.gemm_bits();
-    if (trace) trace->clear();
+    if (trace) {
+        trace->clear();
+        auto& t = *trace;
+        t["residual_in"] = widen(residual.data(), residual.size());
+        t["conv_state_prev_q"] = widen(st.conv_q.data(), st.conv_q.size());
+        t["conv_state_prev_s"] = widen(st.conv_s.data(), st.conv_s.size());
+        t["h_prev_q"] = widen(st.h_q.data(), st.h_q.size());
+        t["h_prev_s"] = widen(st.h_s.data(), st.h_s.size());
+    }
 
     // 1. RMSNorm1 -> activation quantizer (4 or 8 bits).
     std::vector<int64_t> n1 = golden::rms_norm(residual.data(), D, m_.luts.rsqrt1,
@@ -286,10 +294,11 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     quantize_groups(dt_sp.data(), H, 8, dtq.data(), dts.data(), "softplus output");
 
     // 6. dA = exp((dt*A) >> 10), 8-bit.
-    std::vector<int64_t> dA_pre(H);
-    for (int h = 0; h < H; ++h)
-        dA_pre[h] = m_.luts.exp.lookup(shifted_product(dtq[h], L.A[h], dts[h / G] + L.A_exp[h / G],
-                                                       kDtAShift, kProductBits, "dt*A"));
+    std::vector<int64_t> dtA(H), dA_pre(H);
+    for (int h = 0; h < H; ++h) {
+        dtA[h] = shifted_product(dtq[h], L.A[h], dts[h / G] + L.A_exp[h / G], kDtAShift, kProductBits, "dt*A");
+        dA_pre[h] = m_.luts.exp.lookup(dtA[h]);
+    }
     std::vector<int8_t> dAq(H);
     std::vector<uint8_t> dAs(H / G);
     quantize_groups(dA_pre.data(), H, 8, dAq.data(), dAs.data(), "exp output");
@@ -364,6 +373,19 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
             }
         }
     }
+    // The two products on their own, for the hardware checks (DAH and DBU stream them).
+    if (trace) {
+        std::vector<int64_t> dah(w.h.size()), dbx(w.h.size());
+        for (int n = 0; n < N; ++n)
+            for (int ch = 0; ch < Di; ++ch) {
+                const int h = ch / P;
+                const std::size_t i = static_cast<std::size_t>(n) * Di + ch, bi = static_cast<std::size_t>(n) * H + h;
+                dah[i] = shl(int64_t{dAq[h]} * st.h_q[i], dAs[h / G] + st.h_s[i / G]) >> kDahShift;
+                dbx[i] = shl(int64_t{dBq[bi]} * x_q[ch], dBs[bi / G] + x_s[ch / G]) >> kDbuShift;
+            }
+        (*trace)["dah"] = std::move(dah);
+        (*trace)["dbx"] = std::move(dbx);
+    }
     // Layout 1 (stored state): groups of 8 along d_inner.
     quantize_groups(w.h.data(), N * Di, 8, st.h_q.data(), st.h_s.data(), "h (layout 1)");
     // Layout 2 (for C): groups of 8 along N, kept as 8 x 8 transposed tiles [N/8][d_inner][8]
@@ -412,6 +434,7 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
     // 12. RMSNorm2 [-> online Hadamard] -> quantizer -> out_proj -> residual add.
     std::vector<int64_t> n2 = golden::rms_norm(yz.data(), Di, m_.luts.rsqrt2, L.norm2_weight.data(),
                                                "rmsnorm2 sum of squares");
+    if (trace) (*trace)["rmsnorm2_raw"] = n2;
     if (spec.rotation == Rotation::OfflineOnline) {
         hadamard_transform(n2.data(), Di);
         for (auto& v : n2) v >>= L.online_hadamard_shift;
@@ -433,17 +456,31 @@ void IntModel::layer_step(int layer, std::vector<int32_t>& residual, IntLayerTra
         t["rmsnorm1_q"] = widen(aq.data(), aq.size());
         t["rmsnorm1_s"] = widen(as.data(), as.size());
         t["in_proj_out"] = widen(zxbcdt.data(), zxbcdt.size());
+        t["in_proj_stored"] = widen(stored.data(), stored.size());
+        t["xbc_q"] = widen(xq.data(), xq.size());
+        t["xbc_s"] = widen(xs.data(), xs.size());
         t["conv_out"] = widen(conv.data(), conv.size());
+        t["conv_state_q"] = widen(st.conv_q.data(), st.conv_q.size());
+        t["conv_state_s"] = widen(st.conv_s.data(), st.conv_s.size());
         t["silu_q"] = widen(uq.data(), uq.size());
         t["silu_s"] = widen(us.data(), us.size());
         t["dt_q"] = widen(dtq.data(), dtq.size());
+        t["dt_s"] = widen(dts.data(), dts.size());
+        t["dtA"] = dtA;
         t["dA_q"] = widen(dAq.data(), dAq.size());
+        t["dA_s"] = widen(dAs.data(), dAs.size());
         t["dB_q"] = widen(dBq.data(), dBq.size());
+        t["dB_s"] = widen(dBs.data(), dBs.size());
+        t["xD"] = xD;
         t["h_q"] = widen(st.h_q.data(), st.h_q.size());
         t["h_s"] = widen(st.h_s.data(), st.h_s.size());
+        t["h2_q"] = widen(w.h2q.data(), w.h2q.size());
+        t["h2_s"] = widen(w.h2s.data(), w.h2s.size());
         t["y_q"] = widen(yq.data(), yq.size());
+        t["y_s"] = widen(ys.data(), ys.size());
         t["yz"] = widen(yz.data(), yz.size());
         t["rmsnorm2_q"] = widen(oq.data(), oq.size());
+        t["rmsnorm2_s"] = widen(os.data(), os.size());
         t["out_proj_out"] = widen(out.data(), out.size());
         t["residual_out"] = widen(residual.data(), residual.size());
     }

@@ -24,6 +24,21 @@ struct Token {
     std::vector<int> s;
 };
 
+// The paper's HTU: a 128-point fast Hadamard transform (7 butterfly stages) [P-n].
+constexpr int kHtuButterflyPoints = 128;
+
+// Kronecker product of two +-1 matrices (row-major).
+std::vector<int8_t> kron_pm1(const std::vector<int8_t>& a, int na, const std::vector<int8_t>& b, int nb) {
+    const int n = na * nb;
+    std::vector<int8_t> h(static_cast<std::size_t>(n) * n);
+    for (int i = 0; i < na; ++i)
+        for (int j = 0; j < na; ++j)
+            for (int k = 0; k < nb; ++k)
+                for (int l = 0; l < nb; ++l)
+                    h[static_cast<std::size_t>(i * nb + k) * n + (j * nb + l)] = static_cast<int8_t>(a[i * na + j] * b[k * nb + l]);
+    return h;
+}
+
 bool fires(const StreamAccess& a, int64_t pos) { return pos >= a.lo && pos < a.hi && (pos - a.lo) % a.stride == 0; }
 
 Token quantized(const int64_t* x, int bits, const char* what) {
@@ -71,6 +86,9 @@ struct FunctionalDatapath::Impl {
     std::vector<LayerMemory> memory;
     std::vector<Token> x_in, y_out;
     std::vector<std::vector<int32_t>>* per_layer = nullptr;
+    PushObserver observer;
+    std::vector<int> push_layer;      // per FIFO: the producer's layer of the last push
+    std::vector<int64_t> push_seq;    // per FIFO: tokens pushed in that layer
     std::vector<int> conv_channel;  // natural first channel of the k-th conv tile to arrive
 
     Impl(const DataflowGraph& graph, const QuantizedModel& model, const DesignConfig& design)
@@ -221,25 +239,43 @@ struct FunctionalDatapath::Impl {
         };
     }
 
-    // RMSNORM_QUANT_1 / _2: the first pass keeps the tiles, the second normalises the whole
-    // vector and emits it tile by tile, quantized (or raw, into the HTU).
+    // RMSNORM_QUANT_1 / _2 in the hardware's order: the first pass keeps the tiles and
+    // accumulates the sum of squares tile by tile (64-bit accumulator [C]); the second looks up
+    // the reciprocal square root once and normalises, weights and quantizes tile by tile (or
+    // emits the raw values into the HTU).
     Kernel rmsnorm(bool second) {
         const int n = second ? Di : D;
-        auto buf = std::make_shared<std::vector<int32_t>>(n);
-        auto out = std::make_shared<std::vector<int64_t>>();
-        return [this, second, n, buf, out](Exec& e, const Phase& ph, Io& io) {
+        struct S {
+            std::vector<int64_t> x;
+            int64_t sum = 0, rsqrt = 0;
+        };
+        auto st = std::make_shared<S>();
+        st->x.resize(n);
+        return [this, second, st](Exec& e, const Phase& ph, Io& io) {
             const int64_t k = e.iter;
+            const char* what = second ? "rmsnorm2 sum of squares" : "rmsnorm1 sum of squares";
             if (ph.name == "sum_squares") {
-                for (int i = 0; i < 8; ++i) (*buf)[8 * k + i] = static_cast<int32_t>(io.in[0][0].v[i]);
+                if (k == 0) st->sum = 0;
+                for (int i = 0; i < 8; ++i) {
+                    const int64_t v = io.in[0][0].v[i];
+                    st->x[8 * k + i] = v;
+                    if (v * v > INT64_MAX - st->sum) throw_range(what, INT64_MAX, 64);
+                    st->sum += v * v;
+                }
                 return;
             }
-            if (k == 0)
-                *out = second ? golden::rms_norm(buf->data(), n, m.luts.rsqrt2, L(e.layer).norm2_weight.data(), "rmsnorm2 sum of squares")
-                              : golden::rms_norm(buf->data(), n, m.luts.rsqrt1, L(e.layer).norm1_weight.data(), "rmsnorm1 sum of squares");
+            const RsqrtLut& lut = second ? m.luts.rsqrt2 : m.luts.rsqrt1;
+            const std::vector<int32_t>& w = second ? L(e.layer).norm2_weight : L(e.layer).norm1_weight;
+            if (k == 0) st->rsqrt = lut.lookup(st->sum);
+            int64_t y[8];
+            for (int i = 0; i < 8; ++i) {
+                const int64_t xr = (st->x[8 * k + i] * st->rsqrt) >> kRsqrtShift1;
+                y[i] = (xr * w[8 * k + i]) >> kNormWeightShift;
+            }
             if (second && d.htu_enabled)
-                io.out[0].push_back(Token{std::vector<int64_t>(out->begin() + 8 * k, out->begin() + 8 * k + 8), {}});
+                io.out[0].push_back(Token{std::vector<int64_t>(y, y + 8), {}});
             else
-                io.out[0].push_back(quantized(&(*out)[8 * k], abits, second ? "rmsnorm2 output" : "rmsnorm1 output"));
+                io.out[0].push_back(quantized(y, abits, second ? "rmsnorm2 output" : "rmsnorm1 output"));
         };
     }
 
@@ -605,16 +641,43 @@ struct FunctionalDatapath::Impl {
         };
     }
 
+    // The HTU in its own order (the paper's 128-point FHT + a dense +-1 stage across the 40
+    // blocks of 128): 7 butterfly stages within each block of F = min(128, 2^m) elements, then
+    // the dense stage on column b of the n / F blocks with the matrix H_K (x) H_(2^m / F) --
+    // the same matrix as the golden model's H_K (x) H_(2^m), since the Sylvester H_(2^m) is
+    // H_(2^m / F) (x) H_F on the index c * F + b.
     Kernel htu() {
         auto buf = std::make_shared<std::vector<int64_t>>();
-        return [this, buf](Exec& e, const Phase& ph, Io& io) {
+        const HadamardShape shape = hadamard_shape(Di);
+        const int F = std::min(kHtuButterflyPoints, shape.butterfly), blocks = Di / F;
+        auto dense = std::make_shared<std::vector<int8_t>>(
+            kron_pm1(hadamard_dense(shape.dense), shape.dense, hadamard_matrix(shape.butterfly / F), shape.butterfly / F));
+        return [this, buf, F, blocks, dense](Exec& e, const Phase& ph, Io& io) {
             if (ph.name == "load") {
                 if (e.iter == 0) buf->clear();
                 buf->insert(buf->end(), io.in[0][0].v.begin(), io.in[0][0].v.end());
             } else if (ph.name == "emit") {
                 if (e.iter == 0) {
-                    hadamard_transform(buf->data(), Di);
-                    for (auto& v : *buf) v >>= L(e.layer).online_hadamard_shift;
+                    std::vector<int64_t>& v = *buf;
+                    for (int blk = 0; blk < blocks; ++blk)
+                        for (int len = 1; len < F; len <<= 1)  // one butterfly stage
+                            for (int i = 0; i < F; i += 2 * len)
+                                for (int j = blk * F + i; j < blk * F + i + len; ++j) {
+                                    const int64_t a = v[j], b = v[j + len];
+                                    v[j] = a + b;
+                                    v[j + len] = a - b;
+                                }
+                    std::vector<int64_t> col(blocks);
+                    for (int b = 0; b < F; ++b) {
+                        for (int r = 0; r < blocks; ++r) {
+                            int64_t acc = 0;
+                            for (int c = 0; c < blocks; ++c)
+                                acc += (*dense)[static_cast<std::size_t>(r) * blocks + c] * v[static_cast<std::size_t>(c) * F + b];
+                            col[r] = acc;
+                        }
+                        for (int r = 0; r < blocks; ++r) v[static_cast<std::size_t>(r) * F + b] = col[r];
+                    }
+                    for (auto& x : v) x >>= L(e.layer).online_hadamard_shift;
                 }
                 io.out[0].push_back(quantized(&(*buf)[8 * e.iter], abits, "rmsnorm2 output"));
             }
@@ -673,7 +736,12 @@ struct FunctionalDatapath::Impl {
             if (io.out[a].size() != want)
                 throw std::logic_error(fmt::format("{} phase {}: {} tokens for FIFO {}, expected {}", e.p->name, ph.name,
                                                    io.out[a].size(), g.fifos[ph.writes[a].fifo].name, want));
-            for (Token& t : io.out[a]) q[ph.writes[a].fifo].push_back(std::move(t));
+            const int f = ph.writes[a].fifo;
+            if (observer) {
+                if (push_layer[f] != e.layer) push_layer[f] = e.layer, push_seq[f] = 0;
+                for (const Token& t : io.out[a]) observer(f, e.layer, push_seq[f]++, t.v, t.s);
+            }
+            for (Token& t : io.out[a]) q[f].push_back(std::move(t));
             moved += static_cast<int64_t>(want);
         }
         for (std::size_t a = 0; a < ph.reads.size(); ++a)
@@ -688,6 +756,8 @@ struct FunctionalDatapath::Impl {
         x_in.clear();
         for (int k = 0; k < sh.d_model_tiles; ++k) x_in.push_back(Token{std::vector<int64_t>(x.begin() + 8 * k, x.begin() + 8 * k + 8), {}});
         y_out.assign(sh.x_beats, Token{});
+        push_layer.assign(g.fifos.size(), -1);
+        push_seq.assign(g.fifos.size(), 0);
         for (Exec& e : blocks) {
             e.layer = 0;
             e.phase = 0;
@@ -745,5 +815,7 @@ std::vector<int32_t> FunctionalDatapath::step(const std::vector<int32_t>& x, std
 }
 
 int64_t FunctionalDatapath::tokens_moved() const { return impl_->moved; }
+
+void FunctionalDatapath::set_push_observer(PushObserver observer) { impl_->observer = std::move(observer); }
 
 }  // namespace lmsim::hw

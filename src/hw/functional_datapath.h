@@ -15,6 +15,7 @@
 // weights with their scales); the scale beats carry nothing.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -37,6 +38,13 @@ public:
     // `per_layer` (optional) receives the residual after every layer.
     std::vector<int32_t> step(const std::vector<int32_t>& x, std::vector<std::vector<int32_t>>* per_layer = nullptr);
     int64_t tokens_moved() const;  // tokens through all FIFOs so far
+
+    // Called for every token a block pushes: the FIFO's index in the graph, the producer's
+    // layer, the token's index among those it pushed into that FIFO in that layer, its lanes
+    // and exponents (see hw/stream_check.h).
+    using PushObserver = std::function<void(int fifo, int layer, int64_t seq, const std::vector<int64_t>& values,
+                                            const std::vector<int>& exponents)>;
+    void set_push_observer(PushObserver observer);
 
     struct Impl;
 
