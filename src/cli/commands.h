@@ -48,5 +48,6 @@ void add_membench_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_tables_command(CLI::App& app);
 
 }  // namespace lmsim::cli

@@ -58,14 +58,14 @@ constexpr int kW8A8ExtraShift = 4;    // [A] W8A8 weights carry 4 more fraction 
 constexpr int kResidualFrac = 10;         // [C]
 constexpr int kLutInFrac = 10;            // SiLU / softplus / exp inputs [C]
 constexpr int kNormWeightFrac = 8;        // LNW: 1.0 == 256, matching the >> 8 [A]
-constexpr int kNorm1OutFrac = 10;         // [A]
+constexpr int kNorm1OutFrac = 10;         // [C: the released rsqrt1 table is 2^22 sqrt(C / S), so x * rsqrt >> 12 is Q.10]
 constexpr int kRsqrt1Frac = kNorm1OutFrac + kRsqrtShift1 - kResidualFrac;  // 12
 constexpr int kInProjWeightFrac = kLutInFrac + kInProjShift - kNorm1OutFrac;  // 10
 constexpr int kConvWeightFrac = kLutInFrac + kConvShift - kLutInFrac;         // 10
 constexpr int kConvBiasFrac = kLutInFrac + kConvWeightFrac;                    // 20 (product units)
 constexpr int kDtBiasFrac = kLutInFrac;                                         // 10
-constexpr int kSiluOutFrac = 10;          // u, B, C, SiLU(z) [A]
-constexpr int kDtFrac = 10;               // softplus output [A]
+constexpr int kSiluOutFrac = 10;          // u, B, C, SiLU(z) [C: the released SiLU table is Q.10]
+constexpr int kDtFrac = 10;               // softplus output [C: the released softplus table is Q.10]
 constexpr int kAFrac = kLutInFrac + kDtAShift - kDtFrac;                        // 10
 constexpr int kDAFrac = 6;                // forced: dA*h >> 6 must keep h's format
 constexpr int kDBFrac = kDtFrac + kSiluOutFrac;                                 // 20 (no shift)
@@ -73,9 +73,9 @@ constexpr int kStateFrac = kDBFrac + kSiluOutFrac - kDbuShift;                  
 constexpr int kYFrac = kStateFrac + kSiluOutFrac - kHtcShift;                   // 12
 constexpr int kDFrac = kYFrac + kUdShift - kSiluOutFrac;                        // 10
 constexpr int kYzFrac = kYFrac + kSiluOutFrac - kYzShift;                       // 12
-constexpr int kNorm2OutFrac = 10;         // [A]
-constexpr int kRsqrt2Frac = kNorm2OutFrac + kRsqrtShift1 - kYzFrac;             // 10
-constexpr int kOutProjWeightFrac = kResidualFrac + kOutProjShift - kNorm2OutFrac;  // 12
+constexpr int kNorm2OutFrac = 12;         // [C: the released rsqrt2 table is 2^24 sqrt(C / S), Q.12 for yz in Q.12]
+constexpr int kRsqrt2Frac = kNorm2OutFrac + kRsqrtShift1 - kYzFrac;             // 12
+constexpr int kOutProjWeightFrac = kResidualFrac + kOutProjShift - kNorm2OutFrac;  // 10
 
 static_assert(kDAFrac + kStateFrac - kDahShift == kStateFrac, "dA*h keeps the state format");
 static_assert(kSiluOutFrac + kDFrac - kUdShift == kYFrac, "x*D lands in y's format");

@@ -284,7 +284,7 @@ QuantizedModel quantize_model(const WeightSource& original, const QuantSpec& spe
     if (rotate) rotated = rotate_weights(original, spec.rotation_seed);
     const WeightSource& source = rotate ? *rotated : original;
     if (online) hadamard_shape(c.d_inner());
-    qm.luts = build_luts(c.d_model, c.d_inner(), c.norm_eps);
+    qm.luts = build_luts(c.d_model, c.d_inner());
 
     // Host side: embedding, final norm and LM head stay in float.
     qm.embedding = source.embedding();
