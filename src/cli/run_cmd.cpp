@@ -173,6 +173,11 @@ void run_simulation(const RunArgs& a) {
     fmt::print("  cycles per token   {:.0f} ({:.0f} per layer)\n", d["cycles_per_token"].get<double>(),
                d["cycles_per_layer"].get<double>());
     fmt::print("  tokens per second  {:.3f}\n", d["tokens_per_s"].get<double>());
+    if (hw.platform.host.per_token_s_max > 0)
+        fmt::print("  with the host      {:.3f} ({:.3f} to {:.3f}; host {:.2f} ms per token, {:.2f} to {:.2f})\n",
+                   d["host"]["tokens_per_s"].get<double>(), d["host"]["tokens_per_s_range"][0].get<double>(),
+                   d["host"]["tokens_per_s_range"][1].get<double>(), 1e3 * hw.platform.host.per_token_s,
+                   1e3 * hw.platform.host.per_token_s_min, 1e3 * hw.platform.host.per_token_s_max);
     fmt::print("  latency per token  {:.2f} ms\n", d["latency_ms_per_token"].get<double>());
     fmt::print("  MMU utilisation    {:.1f} %\n", 100.0 * report.value("mmu_utilization", 0.0));
     fmt::print("  memory             {:.3f} GB read, {:.3f} GB written, {:.2f} GB/s achieved (peak {:.2f})\n",

@@ -139,7 +139,7 @@ ResourceVector read_budget(const JsonObject& o) {
 
 PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     p.require_known_keys({"name", "part", "family", "slrs", "aie_tiles", "max_clock_mhz",
-                          "static_power_w", "memory", "sources"});
+                          "static_power_w", "host", "memory", "sources"});
     PlatformConfig c;
     c.name = p.get_string("name");
     c.part = p.get_string("part");
@@ -152,6 +152,17 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.aie_tiles = static_cast<int>(p.get_int_or("aie_tiles", 0, 0, 100000));
     c.max_clock_mhz = p.get_number("max_clock_mhz", 1, 2000);
     c.static_power_w = p.get_number_or("static_power_w", 0, 0, 1000);
+    if (p.has("host")) {
+        JsonObject h = p.get_object("host");
+        h.require_known_keys({"per_token_s", "per_token_s_min", "per_token_s_max", "source"});
+        c.host.per_token_s = h.get_number("per_token_s", 0, 10);
+        c.host.per_token_s_min = h.get_number_or("per_token_s_min", c.host.per_token_s, 0, 10);
+        c.host.per_token_s_max = h.get_number_or("per_token_s_max", c.host.per_token_s, 0, 10);
+        if (!(c.host.per_token_s_min <= c.host.per_token_s && c.host.per_token_s <= c.host.per_token_s_max))
+            throw InputError(fmt::format("{}: expected per_token_s_min <= per_token_s <= per_token_s_max, got {} <= {} <= {}",
+                                         h.where("per_token_s"), c.host.per_token_s_min, c.host.per_token_s,
+                                         c.host.per_token_s_max));
+    }
     JsonObject m = p.get_object("memory");
     m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
                           "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",

@@ -53,12 +53,21 @@ struct MemorySystemConfig {
     double peak_gbps() const { return channels * channel_width_bits / 8.0 * data_rate_mtps / 1000.0; }
 };
 
+// The host's share of a token's time on the board (the processing system between the end of
+// one token and the start of the next as the measurement saw it), added to the accelerator's
+// time for figures comparable with the board's. An estimate with a range, not a measurement.
+struct HostConfig {
+    double per_token_s = 0;                    // estimate
+    double per_token_s_min = 0, per_token_s_max = 0;
+};
+
 struct PlatformConfig {
     std::string name, part, family;
     std::vector<ResourceVector> slrs;  // budgets per super logic region (one on Versal)
     int aie_tiles = 0;
     double max_clock_mhz = 0;
     double static_power_w = 0;
+    HostConfig host;
     MemorySystemConfig memory;
     ResourceVector total() const;
 };

@@ -39,6 +39,14 @@ nlohmann::json run_report_json(const RunSummary& run) {
                    {"latency_ms_per_token", cpt / clock_hz * 1e3},
                    {"cycles_per_layer", cpt / run.model->n_layer},
                    {"token_end_cycles", sim.token_end_cycles}};
+    // The board's figure includes the host's share of each token (platform.host): the same
+    // decode with it added, for comparison with a board measurement.
+    const HostConfig& host = run.hw->platform.host;
+    auto with_host = [&](double host_s) { return cpt > 0 ? 1.0 / (cpt / clock_hz + host_s) : 0.0; };
+    j["decode"]["host"] = {{"s_per_token", host.per_token_s},
+                           {"s_per_token_range", {host.per_token_s_min, host.per_token_s_max}},
+                           {"tokens_per_s", with_host(host.per_token_s)},
+                           {"tokens_per_s_range", {with_host(host.per_token_s_max), with_host(host.per_token_s_min)}}};
     // Cycles of every layer of the first token: between the residual stream's layer ends.
     json per_layer = json::array();
     hw::Cycle prev = 0;

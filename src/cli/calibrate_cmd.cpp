@@ -1,0 +1,125 @@
+// lmsim calibrate: the one fitted constant of a platform, fitted in the open. For the VCK190 that
+// is platform.memory.noc_latency_ns, fitted to the board's measured tokens per second with the
+// host's share of each token (platform.host) taken out; the fit is shown for the host estimate
+// and both ends of its range, so a reader sees how much the fitted value depends on it.
+//
+// SystemC runs one simulation per process, so every point is a child `lmsim run` (timing mode).
+// The time per token is close to linear in the NoC latency (the released producer pays it once
+// per 256-beat loop); the fit solves the line through two runs and checks each solution with a
+// third run.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "config/hardware_config.h"
+
+namespace lmsim::cli {
+namespace {
+
+struct CalibrateArgs {
+    std::string config = "vck190";
+    std::vector<std::string> sets;
+    std::string model = "mamba2-2.7b";
+    double board_tokens_per_s = 0;
+    std::string board_source;
+    std::string parameter = "platform.memory.noc_latency_ns";
+};
+
+std::string self_path() {
+    std::error_code ec;
+    const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw std::runtime_error("calibrate: cannot find the lmsim executable: " + ec.message());
+    return p.string();
+}
+
+std::string quoted(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+// Seconds per token of the accelerator (no host) with the parameter at `value`.
+double seconds_per_token(const CalibrateArgs& a, double value, const std::string& dir) {
+    std::string cmd = quoted(self_path()) + " run " + quoted(a.config) + " --model " + quoted(a.model) + " --quiet --out " +
+                      quoted(dir);
+    for (const auto& s : a.sets) cmd += " --set " + quoted(s);
+    cmd += " --set " + quoted(fmt::format("{}={}", a.parameter, value)) + " > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+        throw std::runtime_error(fmt::format("calibrate: lmsim run with {}={} failed: {}", a.parameter, value, cmd));
+    std::ifstream f(dir + "/report.json");
+    const nlohmann::json j = nlohmann::json::parse(f);
+    return j["decode"]["latency_ms_per_token"].get<double>() / 1e3;
+}
+
+void run_calibrate(const CalibrateArgs& a) {
+    if (!(a.board_tokens_per_s > 0)) throw InputError("--board-tokens-per-s: expected the measured rate (> 0)");
+    const HardwareConfig hw = load_hardware_config(find_config(a.config), a.sets);
+    if (a.parameter != "platform.memory.noc_latency_ns")
+        throw InputError("--parameter: only platform.memory.noc_latency_ns can be calibrated");
+    const double current = hw.platform.memory.noc_latency_ns;
+    const HostConfig& host = hw.platform.host;
+    const std::string dir = (std::filesystem::temp_directory_path() / fmt::format("lmsim-calibrate-{}", ::getpid())).string();
+    std::filesystem::create_directories(dir);
+    const double board_s = 1.0 / a.board_tokens_per_s;
+    // Two points a few ns apart around the current value give the slope.
+    constexpr double kProbeStepNs = 8;
+    const double x0 = std::max(0.0, current - kProbeStepNs / 2), x1 = x0 + kProbeStepNs;
+    const double t0 = seconds_per_token(a, x0, dir), t1 = seconds_per_token(a, x1, dir);
+    const double slope = (t1 - t0) / (x1 - x0);
+    if (!(slope > 0)) throw std::runtime_error("calibrate: the time per token does not grow with the NoC latency");
+    fmt::print("calibrate {}: {} on {} at {} MHz, board {:.4f} tokens/s{}\n", a.parameter, a.model, hw.platform.name,
+               hw.design.clock_mhz, a.board_tokens_per_s, a.board_source.empty() ? "" : " (" + a.board_source + ")");
+    fmt::print("  accelerator time per token: {:.3f} ms at {} ns, {:.3f} ms at {} ns ({:.3f} ms per ns)\n", 1e3 * t0, x0,
+               1e3 * t1, x1, 1e3 * slope);
+    fmt::print("  {:>10} {:>12} {:>12} {:>16} {:>12}\n", "host ms", "linear ns", "fitted ns", "tokens/s (+host)", "residual");
+    struct Point {
+        const char* label;
+        double host_s;
+    };
+    for (const Point& p : {Point{"min", host.per_token_s_min}, Point{"estimate", host.per_token_s},
+                           Point{"max", host.per_token_s_max}}) {
+        // Secant steps from the two probes until the rate matches to 0.01 % (the time per token
+        // is a step function of the latency, one step per accelerator cycle, so stop there too).
+        const double target = board_s - p.host_s;
+        double xa = x0, ta = t0, xb = x1, tb = t1, x = x1, t = t1;
+        constexpr int kMaxSteps = 8;
+        for (int step = 0; step < kMaxSteps; ++step) {
+            x = std::max(0.0, xb + (target - tb) * (xb - xa) / (tb - ta));
+            t = seconds_per_token(a, x, dir);
+            if (std::fabs(t / target - 1) < 1e-4 || std::fabs(x - xb) < 0.05) break;
+            xa = xb, ta = tb, xb = x, tb = t;
+            if (tb == ta) break;  // on one step of the staircase: x is as good as any there
+        }
+        const double tps = 1.0 / (t + p.host_s);
+        fmt::print("  {:>10.3f} {:>12.2f} {:>12.2f} {:>16.4f} {:>+11.3f}%  ({})\n", 1e3 * p.host_s,
+                   x0 + (target - t0) / slope, x, tps, 100.0 * (tps / a.board_tokens_per_s - 1), p.label);
+    }
+    // The latency enters the model as whole accelerator cycles (the burst's completion is rounded
+    // up to a cycle), so fits closer together than one cycle are the same model.
+    fmt::print("  config value: {} = {} ns; resolution: one {} MHz cycle = {:.2f} ns\n", a.parameter, current,
+               hw.design.clock_mhz, 1e3 / hw.design.clock_mhz);
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+void add_calibrate_command(CLI::App& app) {
+    auto args = std::make_shared<CalibrateArgs>();
+    CLI::App* cmd = app.add_subcommand("calibrate", "fit the platform's one calibrated constant to a board measurement");
+    cmd->add_option("config", args->config, "design config: vck190, u280 or a path")->capture_default_str();
+    cmd->add_option("--set", args->sets, "override a config value: path=value (e.g. design.clock_mhz=425)");
+    cmd->add_option("--model", args->model, "model card")->capture_default_str();
+    cmd->add_option("--board-tokens-per-s", args->board_tokens_per_s, "the measured rate to fit")->required();
+    cmd->add_option("--board-source", args->board_source, "where the measured rate comes from (printed)");
+    cmd->add_option("--parameter", args->parameter, "the constant to fit")->capture_default_str();
+    cmd->callback([args] { run_calibrate(*args); });
+}
+
+}  // namespace lmsim::cli
