@@ -75,11 +75,13 @@ void check_isolated_latency(const std::string& name) {
         for (const StreamAccess& a : p.writes) tokens[a.fifo] += 3 * a.tokens_for(p.trips);
     }
     std::vector<TimedFifo> fifos;
-    for (std::size_t f = 0; f < g.fifos.size(); ++f)
-        fifos.emplace_back(g.fifos[f].name, static_cast<int>(std::max<int64_t>(1, tokens[f])), 0);
+    for (std::size_t f = 0; f < g.fifos.size(); ++f) {
+        const int64_t room = std::max<int64_t>(1, tokens[f]);
+        fifos.emplace_back(g.fifos[f].name, static_cast<int>(room), room, g.fifos[f].latency_cycles);
+    }
     for (const Phase& p : b.phases)
         for (const StreamAccess& a : p.reads)
-            for (int64_t k = 0; k < 3 * a.tokens_for(p.trips); ++k) fifos[a.fifo].push(-kFifoLatencyCycles);
+            for (int64_t k = 0; k < 3 * a.tokens_for(p.trips); ++k) fifos[a.fifo].push(-g.fifos[a.fifo].latency_cycles);
     BlockRunner r(b, fifos, 3, 1, kManagerRestartCycles, nullptr);
     int blocked = -1;
     REQUIRE(r.advance(int64_t{1} << 40, &blocked) == BlockRunner::Status::Done);

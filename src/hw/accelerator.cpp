@@ -133,7 +133,7 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
                          const DesignConfig& design, SimulationOptions options)
     : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz) {
     for (const FifoSpec& f : graph_.fifos)
-        fifos_.emplace_back(f.name, f.depth, graph_.block(f.producer).depth_cycles, f.port_slack);
+        fifos_.emplace_back(f);
     data_written_ = std::vector<sc_event>(fifos_.size());
     space_freed_ = std::vector<sc_event>(fifos_.size());
     const ProducerParams producer = producer_params(design);

@@ -1,6 +1,7 @@
 #include "hw/cycle_stepper.h"
 
 #include <algorithm>
+#include <deque>
 
 namespace lmsim::hw {
 
@@ -8,6 +9,7 @@ namespace {
 
 struct Fifo {
     int64_t capacity;
+    int latency;
     std::vector<Cycle> w, r;  // every token's write and read cycle
     int64_t written() const { return static_cast<int64_t>(w.size()); }
     int64_t read() const { return static_cast<int64_t>(r.size()); }
@@ -42,6 +44,11 @@ public:
     // Starts at most one iteration at cycle c; true if it did.
     bool step(Cycle c) {
         if (done()) return false;
+        const bool drained = drain(c);
+        if (in_inv_ && phase_ >= p_.phases.size()) {  // waiting for a stall pipeline's last writes
+            settle();
+            return drained;
+        }
         if (!in_inv_) {
             Cycle start;
             if (inv_ % layers_ == 0) {
@@ -54,6 +61,7 @@ public:
             if (start > c) return false;
             in_inv_ = true;
             inv_start_ = start;
+            tail_end_ = kNever;
             phase_lower_ = start + p_.overhead_cycles;
             phase_ = 0;
             entered_ = false;
@@ -62,9 +70,10 @@ public:
             if (!settle()) return false;
         }
         const Phase& ph = p_.phases[phase_];
-        bool started = ph.kind == PhaseKind::Loop ? loop(c) : ph.kind == PhaseKind::MemRead ? mem_read(c) : mem_write(c);
+        const bool stall = ph.kind == PhaseKind::Loop && p_.style == PipelineStyle::Stall;
+        bool started = stall ? stall_loop(c) : ph.kind == PhaseKind::Loop ? loop(c) : ph.kind == PhaseKind::MemRead ? mem_read(c) : mem_write(c);
         if (started) settle();
-        return started;
+        return started || drained;
     }
 
     // Issues at most one read request at cycle c (the producer's AR channel).
@@ -95,11 +104,13 @@ public:
     }
 
 private:
-    // Moves past finished phases and invocations; false if the invocation ended.
+    // Moves past finished phases and invocations; false if the invocation ended (or waits for
+    // a stall pipeline's last writes).
     bool settle() {
         while (true) {
             if (phase_ >= p_.phases.size()) {
-                Cycle end = std::max({prev_start_ + prev_ii_ + p_.depth_cycles, mem_busy_, inv_start_});
+                if (!drain_.empty()) return false;
+                Cycle end = std::max({prev_start_ + prev_ii_ + p_.depth_cycles, mem_busy_, inv_start_, tail_end_});
                 counters_.invocation_end.push_back(end);
                 last_end_ = end;
                 ++inv_;
@@ -123,6 +134,12 @@ private:
                 if (ph.kind == PhaseKind::MemRead) routed_base_ = static_cast<int64_t>(routed_.size());
             }
             if (iter_ < ph.trips) return true;
+            // A stall pipeline's iterations still to write drain on their own, one slot per II.
+            if (p_.style == PipelineStyle::Stall && ph.kind == PhaseKind::Loop && !pending_.empty()) {
+                const int k = p_.depth_cycles / ph.ii;
+                drain_.push_back({outs_, ph.ii, p_.depth_cycles - k * ph.ii, prev_start_ + ph.ii, std::move(pending_)});
+                pending_.clear();
+            }
             phase_lower_ = ph.kind == PhaseKind::MemWrite ? std::max(prev_start_ + 1, mem_busy_) : prev_start_ + ph.ii;
             ++phase_;
             entered_ = false;
@@ -134,6 +151,70 @@ private:
         next_issue_ = 0;
         for (const ProducerBurst& b : producer_bursts(ph, inv_ % layers_, producer_))
             bursts_.push_back({b.first_beat, b.beats, b.address});
+    }
+
+    // Room at cycle w for the writes of an iteration whose fired outputs are `fired`.
+    bool room(const std::vector<Access>& outs, uint32_t fired, Cycle w) const {
+        for (std::size_t p = 0; p < outs.size(); ++p) {
+            if (!(fired >> p & 1)) continue;
+            const Fifo& f = fifos_[outs[p].a->fifo];
+            for (int k = 0; k < outs[p].a->count; ++k) {
+                const int64_t kr = f.written() + k - f.capacity;
+                if (kr >= 0 && (kr >= f.read() || f.r[kr] + 1 > w)) return false;
+            }
+        }
+        return true;
+    }
+    void write(const std::vector<Access>& outs, uint32_t fired, Cycle w) {
+        for (std::size_t p = 0; p < outs.size(); ++p)
+            if (fired >> p & 1)
+                for (int k = 0; k < outs[p].a->count; ++k) fifos_[outs[p].a->fifo].w.push_back(w);
+    }
+    // A stall pipeline moves in lock step: at cycle c it starts an iteration (inputs there) and
+    // the iteration K = depth / II slots older writes at c + depth % II (room there), or neither.
+    bool stall_loop(Cycle c) {
+        if (c < next_lower_) return false;
+        const Phase& ph = p_.phases[phase_];
+        const int k = p_.depth_cycles / ph.ii, off = p_.depth_cycles - k * ph.ii;
+        for (const Access& i : ins_) {
+            if (!i.fires()) continue;
+            const Fifo& f = fifos_[i.a->fifo];
+            for (int n = 0; n < i.a->count; ++n) {
+                const int64_t t = f.read() + n;
+                if (t >= f.written() || f.w[t] + f.latency > c) return false;
+            }
+        }
+        uint32_t mine = 0;
+        for (std::size_t p = 0; p < outs_.size(); ++p)
+            if (outs_[p].fires()) mine |= uint32_t{1} << p;
+        const bool due = pending_.size() + 1 > static_cast<std::size_t>(k);
+        const uint32_t due_mask = !due ? 0 : pending_.empty() ? mine : pending_.front();
+        if (due && !room(outs_, due_mask, c + off)) return false;
+        for (const Access& i : ins_)
+            if (i.fires())
+                for (int n = 0; n < i.a->count; ++n) fifos_[i.a->fifo].r.push_back(c);
+        pending_.push_back(mine);
+        if (due) {
+            write(outs_, due_mask, c + off);
+            pending_.pop_front();
+            tail_end_ = std::max(tail_end_, c + off + ph.ii);
+        }
+        started(c, ph.ii);
+        return true;
+    }
+    // The drain slots of stall pipelines' finished loops, each at its own pace.
+    bool drain(Cycle c) {
+        bool any = false;
+        for (Drain& d : drain_) {
+            if (d.masks.empty() || c < d.lower || !room(d.outs, d.masks.front(), c + d.off)) continue;
+            write(d.outs, d.masks.front(), c + d.off);
+            d.masks.pop_front();
+            tail_end_ = std::max(tail_end_, c + d.off + d.ii);
+            d.lower = c + d.ii;
+            any = true;
+        }
+        while (!drain_.empty() && drain_.front().masks.empty()) drain_.pop_front();
+        return any;
     }
 
     bool outputs_free(Cycle c) const {
@@ -169,7 +250,7 @@ private:
             const Fifo& f = fifos_[i.a->fifo];
             for (int k = 0; k < i.a->count; ++k) {
                 const int64_t t = f.read() + k;
-                if (t >= f.written() || f.w[t] + kFifoLatencyCycles > c) return false;
+                if (t >= f.written() || f.w[t] + f.latency > c) return false;
             }
         }
         if (!outputs_free(c)) return false;
@@ -188,7 +269,7 @@ private:
         if (!b.issued) return false;
         const Cycle arrival = std::max({last_arrival_ == kNever ? kNever : last_arrival_ + 1, b.first + (iter_ - b.first_beat),
                                         b.done - (b.first_beat + b.beats - 1 - iter_)});
-        if (arrival + kFifoLatencyCycles > c || !outputs_free(c)) return false;
+        if (arrival + kReadBeatRouteCycles > c || !outputs_free(c)) return false;
         write_outputs(c);
         last_arrival_ = arrival;
         routed_.push_back(c);
@@ -205,7 +286,7 @@ private:
         Fifo& src = fifos_[p_.phases[phase_].reads.at(0).fifo];
         const int count = p_.phases[phase_].reads[0].count;
         for (int k = 0; k < count; ++k)
-            if (src.read() + k >= src.written() || src.w[src.read() + k] + kFifoLatencyCycles > c) return false;
+            if (src.read() + k >= src.written() || src.w[src.read() + k] + src.latency > c) return false;
         const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
         if (iter_ == b.first_beat && write_done_.size() >= k && write_done_[write_done_.size() - k] > c) return false;
         if (producer_.sequential_loops && iter_ % producer_.loop_beats == 0 && iter_ > 0 &&
@@ -237,6 +318,16 @@ private:
     Cycle inv_start_ = 0, phase_lower_ = 0, next_lower_ = 0, prev_start_ = kNever, last_end_ = 0, mem_busy_ = 0;
     int prev_ii_ = 0;
     std::vector<Access> ins_, outs_;
+    // Stall pipelines: fired outputs of the iterations yet to write (current loop, finished loops).
+    std::deque<uint32_t> pending_;
+    struct Drain {
+        std::vector<Access> outs;
+        int ii, off;
+        Cycle lower;
+        std::deque<uint32_t> masks;
+    };
+    std::deque<Drain> drain_;
+    Cycle tail_end_ = kNever;
     std::vector<Burst> bursts_;
     Cycle last_issue_ = kNever, last_arrival_ = kNever;
     std::vector<Cycle> routed_, read_done_, write_done_;
@@ -249,7 +340,7 @@ SteppedResult step_cycles(const DataflowGraph& graph, int tokens, int restart_cy
                           ProducerParams producer, Cycle deadlock_window_cycles) {
     std::vector<Fifo> fifos;
     for (const FifoSpec& f : graph.fifos)
-        fifos.push_back({f.depth + graph.block(f.producer).depth_cycles + f.port_slack, {}, {}});
+        fifos.push_back({f.capacity, f.latency_cycles, {}, {}});
     std::vector<Cycle> triggers = {0};
     std::vector<SteppedBlock> blocks;
     for (const BlockProgram& b : graph.blocks)

@@ -47,8 +47,8 @@ const BlockProgram& DataflowGraph::block(const std::string& name) const {
 
 // --- TimedFifo ------------------------------------------------------------------------------
 
-TimedFifo::TimedFifo(std::string name, int depth, int producer_depth, int port_slack)
-    : name_(std::move(name)), depth_(depth), capacity_(static_cast<int64_t>(depth) + producer_depth + port_slack) {
+TimedFifo::TimedFifo(std::string name, int depth, int64_t capacity, int latency_cycles)
+    : name_(std::move(name)), depth_(depth), capacity_(capacity), latency_(latency_cycles) {
     const int64_t n = ring_size_for(capacity_);
     w_.assign(n, 0);
     r_.assign(n, 0);
@@ -149,6 +149,7 @@ bool BlockRunner::begin_invocation() {
     prev_start_ = kNever;
     prev_ii_ = 0;
     invocation_stall_ = 0;
+    stall_tail_end_ = kNever;
     in_invocation_ = true;
     ++counters_.invocations;
     counters_.invocation_start.push_back(invocation_start_);
@@ -156,7 +157,7 @@ bool BlockRunner::begin_invocation() {
 }
 
 void BlockRunner::end_invocation() {
-    Cycle end = std::max(prev_start_ + prev_ii_ + program_.depth_cycles, memory_busy_until_);
+    Cycle end = std::max({prev_start_ + prev_ii_ + program_.depth_cycles, memory_busy_until_, stall_tail_end_});
     end = std::max(end, invocation_start_);
     counters_.invocation_end.push_back(end);
     counters_.busy_cycles += (end - invocation_start_) - invocation_stall_;
@@ -186,6 +187,12 @@ bool BlockRunner::enter_phase() {
             };
             in_ports_ = ports(p.reads);
             out_ports_ = ports(p.writes);
+            if (program_.style == PipelineStyle::Stall && p.kind == PhaseKind::Loop) {
+                stall_k_ = program_.depth_cycles / p.ii;
+                stall_off_ = program_.depth_cycles - stall_k_ * p.ii;
+                stall_pending_.clear();
+                stall_head_ = 0;
+            }
             if (p.kind != PhaseKind::Loop) {
                 bursts_.clear();
                 cur_burst_ = 0;
@@ -215,6 +222,12 @@ BlockRunner::Status BlockRunner::advance(int64_t max_iterations, int* blocked) {
             }
             if (!begin_invocation()) return Status::WaitingForTrigger;
         }
+        // A stall pipeline's last iterations still to write: the phase's drain slots.
+        if (entered_ && iter_ >= current_trips_ && stall_head_ < stall_pending_.size()) {
+            Status s = stall_loop_slot(blocked);
+            if (s != Status::Progress) return s;
+            continue;
+        }
         // Fast path: still inside the current phase.
         if (!(entered_ && iter_ < current_trips_)) {
             if (!enter_phase()) {
@@ -224,7 +237,9 @@ BlockRunner::Status BlockRunner::advance(int64_t max_iterations, int* blocked) {
             current_trips_ = program_.phases[phase_].trips;
             current_kind_ = program_.phases[phase_].kind;
         }
-        Status s = current_kind_ == PhaseKind::Loop      ? loop_iteration(blocked)
+        const bool stall = current_kind_ == PhaseKind::Loop && program_.style == PipelineStyle::Stall;
+        Status s = stall                                  ? stall_loop_slot(blocked)
+                   : current_kind_ == PhaseKind::Loop      ? loop_iteration(blocked)
                    : current_kind_ == PhaseKind::MemRead ? mem_read_beat(blocked)
                                                          : mem_write_beat(blocked);
         if (s != Status::Progress) return s;
@@ -269,6 +284,97 @@ bool BlockRunner::output_bound(Cycle* bound, int* blocked) const {
     return true;
 }
 
+uint32_t BlockRunner::fired_outputs() const {
+    uint32_t m = 0;
+    for (std::size_t p = 0; p < out_ports_.size(); ++p)
+        if (out_ports_[p].fires()) m |= uint32_t{1} << p;
+    return m;
+}
+
+bool BlockRunner::output_bound(uint32_t fired, Cycle* bound, int* blocked) const {
+    for (std::size_t p = 0; p < out_ports_.size(); ++p) {
+        if (!(fired >> p & 1)) continue;
+        const TimedFifo& f = *out_ports_[p].fifo;
+        for (int c = 0; c < out_ports_[p].count; ++c) {
+            const int64_t kr = f.written() + c - f.capacity();
+            if (kr < 0) continue;
+            if (kr >= f.read()) {
+                *blocked = static_cast<int>(out_ports_[p].fifo - fifos_.data());
+                return false;
+            }
+            *bound = std::max(*bound, f.read_cycle(kr) + 1);
+        }
+    }
+    return true;
+}
+
+void BlockRunner::commit_writes(uint32_t fired, Cycle w) {
+    for (std::size_t p = 0; p < out_ports_.size(); ++p)
+        if (fired >> p & 1)
+            for (int c = 0; c < out_ports_[p].count; ++c) out_ports_[p].fifo->push(w);
+}
+
+// One lock-step slot of a stall pipeline: iteration iter_ starts (if any is left) and the
+// iteration K slots older writes, `off` cycles into the slot; the slot waits for both.
+BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
+    const Phase& p = program_.phases[phase_];
+    const bool starts = iter_ < p.trips;
+    const Cycle lower = starts ? next_lower_ : stall_drain_lower_;
+    Cycle in_bound = kNever, out_bound = kNever;
+    if (starts)
+        for (const Port& port : in_ports_) {
+            if (!port.fires()) continue;
+            const TimedFifo& f = *port.fifo;
+            for (int c = 0; c < port.count; ++c) {
+                const int64_t k = f.read() + c;
+                if (k >= f.written()) {
+                    *blocked = static_cast<int>(port.fifo - fifos_.data());
+                    return Status::BlockedOnInput;
+                }
+                in_bound = std::max(in_bound, f.write_cycle(k) + f.latency());
+            }
+        }
+    const uint32_t mine = starts ? fired_outputs() : 0;
+    const std::size_t pending = stall_pending_.size() - stall_head_;
+    const bool due = starts ? pending + 1 > static_cast<std::size_t>(stall_k_) : pending > 0;
+    const uint32_t due_mask = !due ? 0 : pending > 0 ? stall_pending_[stall_head_] : mine;
+    if (due) {
+        Cycle room = kNever;
+        if (!output_bound(due_mask, &room, blocked)) return Status::BlockedOnOutput;
+        if (room != kNever) out_bound = room - stall_off_;
+    }
+    const Cycle t = std::max({lower, in_bound, out_bound});
+    if (starts) {
+        for (Port& port : in_ports_) {
+            if (!port.fires()) continue;
+            for (int c = 0; c < port.count; ++c) port.fifo->pop(t);
+        }
+        stall_pending_.push_back(mine);
+    }
+    if (due) {
+        commit_writes(due_mask, t + stall_off_);
+        ++stall_head_;
+        stall_tail_end_ = std::max(stall_tail_end_, t + stall_off_ + p.ii);
+    }
+    if (starts) {
+        advance_positions();
+        record_start(t, next_lower_, in_bound, out_bound, p.ii);
+        stall_drain_lower_ = next_lower_;
+    } else {
+        if (t > lower) {
+            counters_.stall_out_cycles += t - lower;
+            invocation_stall_ += t - lower;
+        }
+        stall_drain_lower_ = t + p.ii;
+    }
+    // Keep the queue short: drop what has been written.
+    if (stall_head_ > 64 && stall_head_ * 2 > stall_pending_.size()) {
+        stall_pending_.erase(stall_pending_.begin(), stall_pending_.begin() + static_cast<std::ptrdiff_t>(stall_head_));
+        stall_head_ = 0;
+    }
+    return Status::Progress;
+}
+
 void BlockRunner::commit_writes(Cycle t) {
     for (Port& port : out_ports_) {
         if (!port.fires()) continue;
@@ -288,7 +394,7 @@ BlockRunner::Status BlockRunner::loop_iteration(int* blocked) {
                 *blocked = static_cast<int>(port.fifo - fifos_.data());
                 return Status::BlockedOnInput;
             }
-            in_bound = std::max(in_bound, f.write_cycle(k) + kFifoLatencyCycles);
+            in_bound = std::max(in_bound, f.write_cycle(k) + f.latency());
         }
     }
     if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
@@ -353,7 +459,7 @@ BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     // beat + i, nor than the burst's last beat minus the beats after it.
     const Cycle arrival = std::max({last_arrival_ == kNever ? kNever : last_arrival_ + 1, b.first + (iter_ - b.first_beat),
                                     b.done - (b.first_beat + b.beats - 1 - iter_)});
-    const Cycle in_bound = arrival + kFifoLatencyCycles;
+    const Cycle in_bound = arrival + kReadBeatRouteCycles;
     Cycle out_bound = kNever;
     if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
@@ -377,7 +483,7 @@ BlockRunner::Status BlockRunner::mem_write_beat(int* blocked) {
         *blocked = p.reads[0].fifo;
         return Status::BlockedOnInput;
     }
-    const Cycle in_bound = src.write_cycle(src.read() + count - 1) + kFifoLatencyCycles;
+    const Cycle in_bound = src.write_cycle(src.read() + count - 1) + src.latency();
     Cycle out_bound = kNever;
     const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
     if (iter_ == b.first_beat && write_done_.size() >= k) out_bound = write_done_[write_done_.size() - k];

@@ -26,9 +26,19 @@ namespace lmsim::hw {
 using Cycle = int64_t;
 constexpr Cycle kNever = std::numeric_limits<Cycle>::min() / 4;
 
-// A token written at cycle w can be read from cycle w + 1 on: the registered output of a
-// SpinalHDL StreamFifo / HLS FIFO [A: one-cycle FIFO latency; lightmamba.md 7.5].
-constexpr Cycle kFifoLatencyCycles = 1;
+// How a block's pipeline reacts to a blocked stream port (Vitis HLS 2022.2's two styles, read
+// from each block's generated RTL; docs/validation.md "Pipeline styles"):
+//  - FreeRunning (frp): an iteration issues only when every input it reads is there and every
+//    output has room counting the iterations in flight (the per-output pf FIFO of depth ~ L);
+//    once issued it never stalls. This is the rule in the header comment above.
+//  - Stall (stp): the pipeline moves in lock step; one blocked read or write freezes every
+//    iteration in flight. Iteration i's outputs are written K = depth / II slots after it
+//    starts, in the slot where iteration i + K starts; that slot waits for the write's room
+//    (capacity without in-flight slack) as well as for iteration i + K's inputs.
+enum class PipelineStyle { FreeRunning, Stall };
+
+// A read beat at the producer's port can be routed into its stream the next cycle [A].
+constexpr Cycle kReadBeatRouteCycles = 1;
 
 // Which iterations of a phase touch a FIFO: iteration i (phase-local) fires when
 // pos = i mod period lies in [lo, hi) and (pos - lo) is a multiple of stride; it then moves
@@ -61,6 +71,7 @@ struct BlockProgram {
     std::string function;     // one line for reports
     std::vector<Phase> phases;
     int depth_cycles = 1;     // iteration start -> its output tokens written
+    PipelineStyle style = PipelineStyle::FreeRunning;
     int overhead_cycles = 0;  // ap_start -> first iteration (the rest of the HLS latency)
     int64_t hls_latency_cycles = 0;  // per invocation, from the HLS report (0: none published)
     std::string source;       // where the loop structure and latency come from
@@ -75,6 +86,11 @@ struct FifoSpec {
     int depth = 8;
     std::string producer, consumer;  // block names
     int port_slack = 0;  // tokens held by the AXI-Stream register slices at the two ports
+    // Filled in by the graph builder once the blocks' timing is known (lightmamba_graph.cpp):
+    // capacity = depth + port_slack + (a free-running producer's pipeline depth); latency = the
+    // cycles from a token's write to the first cycle it can be read (queue + register slices).
+    int64_t capacity = 0;
+    int latency_cycles = 1;
 };
 
 // The accelerator as a graph: FIFOs (indexed by StreamAccess::fifo) and block programs.
@@ -92,11 +108,13 @@ bool phase_applies(const Phase& p, int layer, int layers);
 // counting the producer's in-flight output stage, so bins go up to depth + producer depth).
 class TimedFifo {
 public:
-    // capacity = depth + producer_depth + port_slack (see FifoSpec).
-    TimedFifo(std::string name, int depth, int producer_depth, int port_slack = 0);
+    // capacity and latency as in FifoSpec.
+    TimedFifo(std::string name, int depth, int64_t capacity, int latency_cycles);
+    explicit TimedFifo(const FifoSpec& f) : TimedFifo(f.name, f.depth, f.capacity, f.latency_cycles) {}
     const std::string& name() const { return name_; }
     int depth() const { return depth_; }
     int64_t capacity() const { return capacity_; }
+    int latency() const { return latency_; }
 
     int64_t written() const { return written_; }
     int64_t read() const { return read_; }
@@ -125,6 +143,7 @@ private:
     std::string name_;
     int depth_;
     int64_t capacity_;
+    int latency_;
     std::vector<Cycle> w_, r_;
     int64_t mask_;
     int64_t written_ = 0, read_ = 0;
@@ -209,10 +228,14 @@ private:
     bool begin_invocation();  // false: waiting for the host's trigger
     void end_invocation();
     Status loop_iteration(int* blocked);
+    Status stall_loop_slot(int* blocked);  // PipelineStyle::Stall: one lock-step slot
     Status mem_read_beat(int* blocked);
     Status mem_write_beat(int* blocked);
     bool output_bound(Cycle* bound, int* blocked) const;
+    bool output_bound(uint32_t fired, Cycle* bound, int* blocked) const;  // the ports in `fired`
+    uint32_t fired_outputs() const;  // bit p: output port p fires in the current iteration
     void commit_writes(Cycle t);
+    void commit_writes(uint32_t fired, Cycle w);
     void advance_positions();
     void record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii);
     void issue_read_burst(std::size_t b);
@@ -251,6 +274,12 @@ private:
         }
     };
     std::vector<Port> in_ports_, out_ports_;
+    // Stall pipelines: iterations started whose writes are still to come (their fired output
+    // ports), oldest first; the slot pacing of the phase's drain; the end of the last drain.
+    std::vector<uint32_t> stall_pending_;
+    std::size_t stall_head_ = 0;
+    Cycle stall_drain_lower_ = kNever, stall_tail_end_ = kNever;
+    int stall_k_ = 0, stall_off_ = 0;
     // memory phases (the weight producer)
     struct Burst {
         int64_t first_beat;

@@ -46,7 +46,81 @@ Phase loop(std::string name, int64_t trips, int ii, std::vector<StreamAccess> re
     return p;
 }
 
+// An AXI-Stream register slice (regslice_both in the Vitis HLS RTL) holds two tokens and adds
+// one cycle [C: the module's two payload registers and 2-bit state]; a SpinalHDL StreamFifo
+// (.queue(n)) holds n tokens, push to pop in 2 cycles [C: ACCELERATOR.v, the 512-deep module's
+// synchronous RAM read plus popReg; the 8-, 64- and 1024-deep ones are the same generator].
 constexpr int kRegisterSliceTokens = 2;
+constexpr int kRegisterSliceCycles = 1;
+constexpr int kSpinalQueueLatencyCycles = 2;
+
+// Each block as built: the pipeline style of the loop that faces its streams, and whether its
+// input and output stream ports have register slices (SPINAL/src/main/verilog/<BLOCK>/all.v,
+// Vitis HLS 2022.2 [C]; docs/validation.md "Pipeline styles" has the evidence per block).
+struct BlockRtl {
+    PipelineStyle style;
+    bool in_regslice, out_regslice;
+    // Tokens the block holds between its pipeline and its output ports: the output-facing
+    // free-running process's pf FIFO (FDEPTH = ceil(L / II) + 1) plus the internal FIFOs
+    // between its processes; -1 where not read (then a free-running block's depth, as before).
+    int output_buffer_tokens = -1;
+    // Cycles from an iteration reading the block's inputs to its outputs leaving the pipeline:
+    // the stages (highest ap_enable_reg_pp0_iterN + 1, times II) of the processes on the path,
+    // plus one cycle per internal SRL FIFO and two per RAM FIFO between them; -1 where a
+    // process on the path was not read.
+    int rtl_depth_cycles = -1;
+};
+const std::map<std::string, BlockRtl>& block_rtl() {
+    using S = PipelineStyle;
+    static const std::map<std::string, BlockRtl> r = {
+        // free-running (frp_pipeline_valid, constant ap_block_pp0_stage0_11001)
+        {"DBU", {S::FreeRunning, true, false, 5, 4}},  // u is read by dBu_mul (L 4), which writes,
+        {"DAH", {S::FreeRunning, true, false, 5, 4}},
+        {"HT_ADD_QUANT", {S::FreeRunning, true, false, 80, 27}},  // 2 + RAM FIFO 2 + 6 + RAM FIFO 2 + 15;  // quantizer pf 16 + ht1_stream 32 + ht_stream 32 (ht2_adapt inside is stp)
+        {"HTC_QUANT", {S::FreeRunning, true, false, 19, 25}},
+        {"UD", {S::FreeRunning, true, true, 8, 7}},
+        {"YZ", {S::FreeRunning, true, false, 6, 5}},
+        {"GEMM", {S::FreeRunning, true, false, 7, 12}},
+        {"GEMM_MUX", {S::FreeRunning, true, false, 4}},
+        {"GEMM_DEMUX", {S::FreeRunning, true, true, 3, 2}},
+        {"QUANT_CONV", {S::FreeRunning, true, true, 14, 13}},
+        {"SILU_MUX", {S::FreeRunning, true, true}},
+        {"SILU_QUANT", {S::FreeRunning, true, false, 19}},  // do_silu not read; its quantizer is frp
+        {"SILU_DEMUX", {S::FreeRunning, true, false, 4, 3}},
+        {"RMSNORM_QUANT_1", {S::FreeRunning, true, false, 19}},  // output through the frp quantizer
+        {"RMSNORM_QUANT_2", {S::FreeRunning, true, false, 19}},
+        {"DTB_QUANT", {S::FreeRunning, true, false, 19, 21}},  // stp front, frp quantizer at the output [A]
+        {"EXP_QUANT", {S::FreeRunning, true, false, 19, 21}},  // stp front, frp quantizer at the output [A]
+        {"RESIDUAL", {S::FreeRunning, true, true}},       // loop styles not read [A]
+        // stall (ap_block_pp0_stage*_subdone computed from the ports)
+        // CONV_STATE and CONV are stall pipelines in the RTL, but lmsim's conv path is wired differently:
+        // the new column comes back from CONV (conv_shift_in), where the RTL's CONV_STATE takes
+        // it from QUANT_CONV and serves CONV without a feedback. In lock step lmsim's loop
+        // deadlocks, so CONV_STATE stays free-running until the conv path is rewired [A, open].
+        {"CONV_STATE", {S::FreeRunning, true, true, 0, 8}},
+        {"CONV", {S::FreeRunning, true, true, 2, 9}},  // a stall pipeline in the RTL: the same open item
+        {"HT_STATE", {S::Stall, true, true, 0, 8}},
+        // DTA's stall pipeline is an inner loop: it runs and drains once per head group, so a
+        // missing next dt never freezes the previous group's result; lmsim's single phase of 10
+        // iterations would, so DTA is modelled free-running [A]. DTADAPT reads in its stall
+        // do_bias process and writes in its stall do_copy process, joined by FIFOs: the two
+        // are not in lock step, free-running at the block's ports [A].
+        {"DTA", {S::FreeRunning, true, true, 0, 16}},
+        {"DTADAPT", {S::FreeRunning, true, true, 23}},
+        {"B_BUFFER", {S::Stall, true, true, 0, 2}},
+        {"C_BUFFER", {S::Stall, true, true, 0, 2}},
+        // M_AXI_STATIC's ports [C]; the M_AXI_FLOW stages behind them are not modelled [A]
+        {"WEIGHT_PRODUCER", {S::FreeRunning, true, true}},
+        // the paper's HTU: no RTL [A]
+        {"HTU", {S::FreeRunning, true, true}},
+    };
+    return r;
+}
+const BlockRtl& rtl_of(const std::string& block) {
+    auto it = block_rtl().find(block);
+    if (it == block_rtl().end()) throw std::logic_error("no RTL facts for block " + block);
+    return it->second;
+}
 
 // Pipeline depths (iteration start -> output) where the reports or the code give them; the
 // others take kDefaultDepth [A].
@@ -170,8 +244,10 @@ const std::map<std::string, BlockTimingDefaults>& derived_timing() {
             // block; spread over the loops (each drains before the next starts) otherwise.
             const int64_t rest = std::max<int64_t>(0, hls - loops);
             BlockTimingDefaults t;
-            t.depth_cycles = known_depths().count(b.name) ? reported_or_default_depth(b.name)
-                                                          : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
+            const int rtl = block_rtl().count(b.name) ? block_rtl().at(b.name).rtl_depth_cycles : -1;
+            t.depth_cycles = rtl >= 0                          ? rtl
+                             : known_depths().count(b.name) ? reported_or_default_depth(b.name)
+                                                            : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
             t.overhead_cycles = static_cast<int>(std::max<int64_t>(0, rest - t.depth_cycles));
             o[b.name] = t;
         }
@@ -183,6 +259,16 @@ const std::map<std::string, BlockTimingDefaults>& derived_timing() {
 DataflowGraph build_lightmamba_graph(const ModelCard& model, const DesignConfig& design) {
     DataflowGraph g = build_graph_without_timing(model, design);
     apply_timing(g, design);
+    // Buffering and latency of every queue, as built: a free-running producer's output FIFO
+    // holds its iterations in flight (pf FIFO, ~depth tokens); a stall producer has none.
+    for (FifoSpec& f : g.fifos) {
+        const BlockProgram& from = g.block(f.producer);
+        const bool frp = from.style == PipelineStyle::FreeRunning;
+        const int held = rtl_of(f.producer).output_buffer_tokens;
+        f.capacity = static_cast<int64_t>(f.depth) + f.port_slack + (held >= 0 ? held : frp ? from.depth_cycles : 0);
+        f.latency_cycles = kSpinalQueueLatencyCycles +
+                           kRegisterSliceCycles * (rtl_of(f.producer).out_regslice + rtl_of(f.consumer).in_regslice);
+    }
     return g;
 }
 
@@ -202,10 +288,8 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     const int wait_for_dt = reorder ? fd.internal : s.d_inner_tiles;
     const int ssm_intermediate = design.fusion ? fd.internal : static_cast<int>(s.ssm_iterations);
     auto fifo = [&](const std::string& name, int depth, const std::string& from, const std::string& to) {
-        // Every HLS AXI-Stream port has a two-entry register slice (regslice_both in Vitis HLS
-        // RTL) [A: standard Vitis HLS interface synthesis; not counted in the released RTL]. The
-        // weight producer's side is SpinalHDL (M_AXI.scala), without one.
-        const int slack = kRegisterSliceTokens * ((from != "WEIGHT_PRODUCER") + (to != "WEIGHT_PRODUCER"));
+        // The register slices the two blocks' RTL has at these ports (block_rtl()).
+        const int slack = kRegisterSliceTokens * (rtl_of(from).out_regslice + rtl_of(to).in_regslice);
         g.fifos.push_back({name, depth, from, to, slack});
         return static_cast<int>(g.fifos.size() - 1);
     };
@@ -443,8 +527,10 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
         add(b);
     }
     {
-        BlockProgram b = block("DTA", "dt x A", "case/DTA.cpp: 3-cycle loop");
-        b.phases = {loop("dta", s.head_groups, 3, {every(f_dt_a)}, {every(f_dta)})};
+        // II 4: the RTL's pipeline has four states (ap_ST_fsm_pp0_stage0..3) [C], where the HLS
+        // C reads as a 3-cycle loop.
+        BlockProgram b = block("DTA", "dt x A", "case/DTA.cpp; SPINAL/src/main/verilog/DTA/all.v: II 4");
+        b.phases = {loop("dta", s.head_groups, 4, {every(f_dt_a)}, {every(f_dta)})};
         add(b);
     }
     {
@@ -562,7 +648,9 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
             throw InputError(fmt::format("design.blocks.{}: this design has no such block (is the unit enabled?), "
                                          "so the override would have no effect", kv.first));
     for (BlockProgram& b : g.blocks) {
-        b.depth_cycles = reported_or_default_depth(b.name);
+        b.style = rtl_of(b.name).style;
+        const int rtl = rtl_of(b.name).rtl_depth_cycles;
+        b.depth_cycles = rtl >= 0 ? rtl : reported_or_default_depth(b.name);
         b.overhead_cycles = 0;
         b.hls_latency_cycles = published_hls_latency(b.name);
         auto dt = defaults.find(b.name);
