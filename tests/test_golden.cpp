@@ -2,6 +2,7 @@
 // is deterministic, and the reordered in_proj gives identical results.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <set>
 
 #include "golden/float_model.h"
 #include "golden/int_model.h"
@@ -164,4 +165,29 @@ TEST_CASE("GEMM equals the released per-tile arithmetic for every activation exp
             }
         }
     }
+}
+
+TEST_CASE("synthetic weights spread the SSM parameters' exponents over head groups, as the released model does", "[golden][ptq]") {
+    // The released Mamba2-2.7B (ref/weights): dt-bias exponents 5..7, A 0..6, D 0..6, several per
+    // layer. A test model whose exponents are all equal cannot catch a kernel that indexes the
+    // wrong head group's exponent (scripts/mutation-check.py).
+    auto src = make_synthetic_weights(find_model_card("mamba2-130m"), SyntheticSpec{});
+    QuantSpec spec;
+    const QuantizedModel qm = quantize_model(*src, spec);
+    std::set<int> dt, a, d;
+    int layers_with_two_dt = 0;
+    for (const QuantLayer& l : qm.layers) {
+        std::set<int> dt_layer(l.dt_bias_exp.begin(), l.dt_bias_exp.end());
+        layers_with_two_dt += dt_layer.size() > 1;
+        dt.insert(dt_layer.begin(), dt_layer.end());
+        a.insert(l.A_exp.begin(), l.A_exp.end());
+        d.insert(l.D_exp.begin(), l.D_exp.end());
+        for (int e : l.dt_bias_exp) CHECK(e <= 7);  // 3-bit BIAS_S [C]
+        for (int e : l.D_exp) CHECK(e <= 7);        // 3-bit D_weight_s [C]
+    }
+    INFO("dt " << dt.size() << " A " << a.size() << " D " << d.size() << " layers with two dt exponents " << layers_with_two_dt);
+    CHECK(dt.size() >= 2);
+    CHECK(a.size() >= 2);
+    CHECK(d.size() >= 3);
+    CHECK(layers_with_two_dt >= 3);
 }

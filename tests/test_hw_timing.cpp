@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <set>
 
 #include "config/hardware_config.h"
 #include "hw/accelerator.h"
@@ -136,6 +137,29 @@ TEST_CASE("block loop structures leave a small non-negative remainder of the HLS
     CHECK(3 * s.conv_beats + 2 * s.state_beats + s.weight_beats + s.scale_beats == 680'861);  // lightmamba.md 3.2
     CHECK(s.in_proj_tiles == 1'322);
     CHECK(s.ssm_iterations == 81'920);
+}
+
+TEST_CASE("RTL pipeline depths, RTL initiation intervals and the C code's trip counts add up to the HLS latencies", "[hw][timing][rtl]") {
+    // Not true by construction: the depth and II come from the generated RTL, the trips from
+    // the HLS C, the latency from the HLS report. What is left over should be the block's FSM
+    // entry and exit states and the dataflow start FIFOs (up to ~40 cycles), or a few cycles
+    // negative where the RTL's chain of processes overlaps what the report counts. The blocks
+    // that leave more are open items (docs/validation.md): this list must shrink, not grow.
+    const std::set<std::string> unexplained = {
+        "DTA",        // 80 left: LAT 136 = ~32 x 4 + 8 suggests ~32 RTL iterations, not the C's 10
+        "DTB_QUANT",  // 64 left: the stp front and frp quantizer overlap differently
+    };
+    int checked = 0;
+    std::set<std::string> found;
+    for (const auto& [name, t] : derived_timing()) {
+        if (!t.depth_from_rtl) continue;
+        INFO(name << ": HLS - loops - RTL depth = " << t.unexplained_cycles);
+        CHECK(t.unexplained_cycles >= -16);
+        if (t.unexplained_cycles > 40) found.insert(name);
+        ++checked;
+    }
+    CHECK(found == unexplained);
+    CHECK(checked >= 14);
 }
 
 TEST_CASE("event-driven model equals a cycle-by-cycle simulation: mamba2-tiny over 2 tokens", "[hw][timing][equivalence]") {

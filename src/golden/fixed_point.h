@@ -32,8 +32,10 @@ constexpr int kMaxActExponent = 15;   // 4-bit activation exponent, clamp(…, 0
 constexpr int kMaxWeightExponent = 7; // 3-bit weight exponents s1, s2 [C]
 constexpr int kMaxBiasExponent = 31;  // 5-bit conv/dt bias exponent [C conv; A dt]
 constexpr int kMaxAExponent = 7;      // 3-bit exponent of A [C]
+constexpr int kMaxDtBiasExponent = 7; // 3-bit BIAS_S register [C src/dtadapt.h]; the released dt_bs reach 7
+constexpr int kMaxDExponent = 7;      // 3-bit D_weight_s [C src/uD.h]
 constexpr int kABits = 16;            // A stored as 16-bit [C]
-constexpr int kDBits = 8;             // [A] D skip weight bits (ID tensor width not public)
+constexpr int kDBits = 8;             // D skip weight bits [C src/uD.h: 8-bit D_weight]
 constexpr int kConvWeightBits = 8;    // [C]
 constexpr int kBiasBits = 8;          // [C]
 

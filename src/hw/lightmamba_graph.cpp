@@ -147,6 +147,8 @@ int reported_or_default_depth(const std::string& block) {
 
 }  // namespace
 
+int rtl_depth_cycles(const std::string& block) { return rtl_of(block).rtl_depth_cycles; }
+
 int64_t published_hls_latency(const std::string& block) {
     // ../shared/docs/lightmamba.md 3.2, HLS reports of the released design (mamba2-2.7b).
     static const std::map<std::string, int64_t> hls = {
@@ -249,6 +251,8 @@ const std::map<std::string, BlockTimingDefaults>& derived_timing() {
                              : known_depths().count(b.name) ? reported_or_default_depth(b.name)
                                                             : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
             t.overhead_cycles = static_cast<int>(std::max<int64_t>(0, rest - t.depth_cycles));
+            t.unexplained_cycles = hls - loops - t.depth_cycles;
+            t.depth_from_rtl = rtl >= 0;
             o[b.name] = t;
         }
         return o;

@@ -55,7 +55,14 @@ ModelCard released_model_shape();
 // per-invocation overhead. Listed in docs/validation.md.
 struct BlockTimingDefaults {
     int depth_cycles = 0, overhead_cycles = 0;
+    // HLS latency - loop cycles - depth, unclamped; where the depth comes from the RTL this
+    // compares three sources (the C code's trip counts, the RTL's II and stages, the HLS
+    // report), so it is not zero by construction.
+    int64_t unexplained_cycles = 0;
+    bool depth_from_rtl = false;
 };
+// The pipeline depth the block's generated RTL shows, -1 where lmsim has not read it.
+int rtl_depth_cycles(const std::string& block);
 const std::map<std::string, BlockTimingDefaults>& derived_timing();
 // Sets depth, HLS latency and overhead of every block, then applies design.blocks overrides.
 void apply_timing(DataflowGraph& g, const DesignConfig& design);

@@ -329,7 +329,7 @@ QuantizedModel quantize_model(const WeightSource& original, const QuantSpec& spe
         n_weights += static_cast<long long>(c.d_in_proj()) * c.d_model + 1LL * c.d_model * c.d_inner();
         q.norm2_weight = norm_weight_fixed(w.gnorm, fx::kNorm2WeightBits, &qm.stats.norm_weight_saturated);
 
-        // Conv: tap-major layout, per (tap, 8 channels) PoT exponent (4 bits [A]); bias Q.20.
+        // Conv: tap-major layout, per (tap, 8 channels) PoT exponent (4 bits [C src/conv_step_0.h]); bias Q.20.
         const int K = c.d_conv, CD = c.conv_dim(), G = fx::kGroup;
         q.conv_weight.resize(static_cast<std::size_t>(K) * CD);
         q.conv_weight_exp.resize(static_cast<std::size_t>(K) * CD / G);
@@ -346,12 +346,12 @@ QuantizedModel quantize_model(const WeightSource& original, const QuantSpec& spe
         pot_vector(std::vector<double>(w.conv_b.begin(), w.conv_b.end()), fx::kConvBiasFrac,
                    fx::kBiasBits, fx::kMaxBiasExponent, q.conv_bias, q.conv_bias_exp);
         pot_vector(std::vector<double>(w.dt_bias.begin(), w.dt_bias.end()), fx::kDtBiasFrac,
-                   fx::kBiasBits, fx::kMaxBiasExponent, q.dt_bias, q.dt_bias_exp);
+                   fx::kBiasBits, fx::kMaxDtBiasExponent, q.dt_bias, q.dt_bias_exp);
         std::vector<double> A(c.nheads());
         for (int h = 0; h < c.nheads(); ++h) A[h] = -std::exp(static_cast<double>(w.A_log[h]));
         pot_vector(A, fx::kAFrac, fx::kABits, fx::kMaxAExponent, q.A, q.A_exp);
         pot_vector(std::vector<double>(w.D.begin(), w.D.end()), fx::kDFrac, fx::kDBits,
-                   fx::kMaxActExponent, q.D, q.D_exp);
+                   fx::kMaxDExponent, q.D, q.D_exp);
         qm.layers.push_back(std::move(q));
     }
     qm.stats.weight_groups = n_weights / fx::kWeightGroup;

@@ -205,18 +205,22 @@ public:
         double conv_bound = 1.0 / std::sqrt(c.d_conv);
         w.conv_w = uniform(1LL * c.conv_dim() * c.d_conv, conv_bound, kConvW, i);
         w.conv_b = uniform(c.conv_dim(), conv_bound, kConvB, i);
-        // dt = exp(U(log 1e-3, log 1e-1)) floored at 1e-4, dt_bias = softplus^-1(dt).
-        Rng dt_rng(mix_seed(spec_.seed, kDt, i));
-        for (int h = 0; h < c.nheads(); ++h) {
-            double dt = std::exp(dt_rng.uniform(std::log(1e-3), std::log(1e-1)));
-            dt = std::max(dt, 1e-4);
-            w.dt_bias.push_back(static_cast<float>(dt + std::log(-std::expm1(-dt))));
+        if (spec_.trained_ssm_spread) {
+            ssm_params_trained_like(i, &w);
+        } else {
+            // dt = exp(U(log 1e-3, log 1e-1)) floored at 1e-4, dt_bias = softplus^-1(dt).
+            Rng dt_rng(mix_seed(spec_.seed, kDt, i));
+            for (int h = 0; h < c.nheads(); ++h) {
+                double dt = std::exp(dt_rng.uniform(std::log(1e-3), std::log(1e-1)));
+                dt = std::max(dt, 1e-4);
+                w.dt_bias.push_back(static_cast<float>(dt + std::log(-std::expm1(-dt))));
+            }
+            // A_log = log(U(1, 16)).
+            Rng a_rng(mix_seed(spec_.seed, kALog, i));
+            for (int h = 0; h < c.nheads(); ++h)
+                w.A_log.push_back(static_cast<float>(std::log(a_rng.uniform(1.0, 16.0))));
+            w.D = jittered(c.nheads(), kDSkip, i);
         }
-        // A_log = log(U(1, 16)).
-        Rng a_rng(mix_seed(spec_.seed, kALog, i));
-        for (int h = 0; h < c.nheads(); ++h)
-            w.A_log.push_back(static_cast<float>(std::log(a_rng.uniform(1.0, 16.0))));
-        w.D = jittered(c.nheads(), kDSkip, i);
         w.gnorm = jittered(c.d_inner(), kGNorm, i);
         // out_proj: Linear init rescaled by 1/sqrt(n_layer) (mamba_ssm rescale_prenorm_residual);
         // rows of the outlier channels scaled by outlier_gain, so every block keeps feeding them.
@@ -232,6 +236,29 @@ public:
     }
 
 private:
+    // dt_bias, A_log and D as a trained model spreads them: a level per layer, per group of 8
+    // heads and per head, fitted to the released Mamba2-2.7B parameters (ref/weights, medians
+    // dt_bias -4.1, A -1.6, D 0.7): dt_bias = -4.2 + N(0, 0.56) + N(0, 0.33) + N(0, 0.88);
+    // ln|A| = 0.375 + N(0, 0.59) + N(0, 0.32) + N(0, 0.88); D = layer level (a quarter of the
+    // layers near 0) x exp(N(0, 0.5)) per group + N(0, 0.1) per head [A: the released values'
+    // spread, docs/quantization.md].
+    void ssm_params_trained_like(int layer, LayerWeights* w) const {
+        const int H = card_.nheads(), G = 8;
+        Rng rng(mix_seed(spec_.seed, kDt, static_cast<uint64_t>(layer)));
+        const double dt_layer = rng.normal() * 0.56, a_layer = rng.normal() * 0.59;
+        const double d_level = rng.uniform(0.0, 1.0) < 0.25 ? 0.05 : 0.6 + 0.4 * rng.uniform(0.0, 1.0);
+        double dt_group = 0, a_group = 0, d_group = 1;
+        for (int h = 0; h < H; ++h) {
+            if (h % G == 0) {
+                dt_group = rng.normal() * 0.33;
+                a_group = rng.normal() * 0.32;
+                d_group = std::exp(rng.normal() * 0.5);
+            }
+            w->dt_bias.push_back(static_cast<float>(-4.2 + dt_layer + dt_group + rng.normal() * 0.88));
+            w->A_log.push_back(static_cast<float>(0.375 + a_layer + a_group + rng.normal() * 0.88));
+            w->D.push_back(static_cast<float>(d_level * d_group + rng.normal() * 0.1));
+        }
+    }
     std::vector<float> uniform(long long n, double bound, uint64_t stream, int layer) const {
         std::vector<float> v(static_cast<std::size_t>(n));
         Rng rng(mix_seed(spec_.seed, stream, static_cast<uint64_t>(layer)));

@@ -50,6 +50,11 @@ struct SyntheticSpec {
     double norm_weight_jitter = 0.1;   // N(1, jitter) for norm weights and D, as in the reference
     int outlier_channels = -1;         // -1: max(2, d_model / 128)
     double outlier_gain = 20.0;        // magnitude of outlier channels vs the others
+    // dt_bias, A_log and D with per-layer, per-group-of-8-heads and per-head variation, so that
+    // their quantization exponents spread over head groups as the released Mamba2-2.7B's do
+    // (ref/weights dt_bs 5..7, A_s 0..6, D_s 0..6; docs/quantization.md "Synthetic weights").
+    // false: mamba_ssm's initialisation (every exponent the same).
+    bool trained_ssm_spread = true;
 };
 std::unique_ptr<WeightSource> make_synthetic_weights(const ModelCard& card,
                                                      const SyntheticSpec& spec);
