@@ -153,6 +153,23 @@ private:
             bursts_.push_back({b.first_beat, b.beats, b.address});
     }
 
+    // Every token the fired reads take is readable at cycle c.
+    bool inputs_ready(Cycle c) const {
+        for (const Access& i : ins_) {
+            if (!i.fires()) continue;
+            const Fifo& f = fifos_[i.a->fifo];
+            for (int k = 0; k < i.a->count; ++k) {
+                const int64_t t = f.read() + k;
+                if (t >= f.written() || f.w[t] + f.latency > c) return false;
+            }
+        }
+        return true;
+    }
+    void take_inputs(Cycle c) {
+        for (const Access& i : ins_)
+            if (i.fires())
+                for (int k = 0; k < i.a->count; ++k) fifos_[i.a->fifo].r.push_back(c);
+    }
     // Room at cycle w for the writes of an iteration whose fired outputs are `fired`.
     bool room(const std::vector<Access>& outs, uint32_t fired, Cycle w) const {
         for (std::size_t p = 0; p < outs.size(); ++p) {
@@ -176,23 +193,14 @@ private:
         if (c < next_lower_) return false;
         const Phase& ph = p_.phases[phase_];
         const int k = p_.depth_cycles / ph.ii, off = p_.depth_cycles - k * ph.ii;
-        for (const Access& i : ins_) {
-            if (!i.fires()) continue;
-            const Fifo& f = fifos_[i.a->fifo];
-            for (int n = 0; n < i.a->count; ++n) {
-                const int64_t t = f.read() + n;
-                if (t >= f.written() || f.w[t] + f.latency > c) return false;
-            }
-        }
+        if (!inputs_ready(c)) return false;
         uint32_t mine = 0;
         for (std::size_t p = 0; p < outs_.size(); ++p)
             if (outs_[p].fires()) mine |= uint32_t{1} << p;
         const bool due = pending_.size() + 1 > static_cast<std::size_t>(k);
         const uint32_t due_mask = !due ? 0 : pending_.empty() ? mine : pending_.front();
         if (due && !room(outs_, due_mask, c + off)) return false;
-        for (const Access& i : ins_)
-            if (i.fires())
-                for (int n = 0; n < i.a->count; ++n) fifos_[i.a->fifo].r.push_back(c);
+        take_inputs(c);
         pending_.push_back(mine);
         if (due) {
             write(outs_, due_mask, c + off);
@@ -245,18 +253,8 @@ private:
 
     bool loop(Cycle c) {
         if (c < next_lower_) return false;
-        for (const Access& i : ins_) {
-            if (!i.fires()) continue;
-            const Fifo& f = fifos_[i.a->fifo];
-            for (int k = 0; k < i.a->count; ++k) {
-                const int64_t t = f.read() + k;
-                if (t >= f.written() || f.w[t] + f.latency > c) return false;
-            }
-        }
-        if (!outputs_free(c)) return false;
-        for (const Access& i : ins_)
-            if (i.fires())
-                for (int k = 0; k < i.a->count; ++k) fifos_[i.a->fifo].r.push_back(c);
+        if (!inputs_ready(c) || !outputs_free(c)) return false;
+        take_inputs(c);
         write_outputs(c);
         started(c, p_.phases[phase_].ii);
         return true;

@@ -267,21 +267,31 @@ void BlockRunner::advance_positions() {
 }
 
 // Bounds from the outputs (credit rule); false if a needed read time is not known yet.
-bool BlockRunner::output_bound(Cycle* bound, int* blocked) const {
-    for (const Port& port : out_ports_) {
+bool BlockRunner::output_bound(Cycle* bound, int* blocked) const { return output_bound(fired_outputs(), bound, blocked); }
+
+// Bounds from the inputs: every token the fired reads take must be written; false (and the
+// FIFO in `blocked`) if one is not yet.
+bool BlockRunner::input_bound(Cycle* bound, int* blocked) const {
+    for (const Port& port : in_ports_) {
         if (!port.fires()) continue;
         const TimedFifo& f = *port.fifo;
         for (int c = 0; c < port.count; ++c) {
-            const int64_t kr = f.written() + c - f.capacity();
-            if (kr < 0) continue;
-            if (kr >= f.read()) {
+            const int64_t k = f.read() + c;
+            if (k >= f.written()) {
                 *blocked = static_cast<int>(port.fifo - fifos_.data());
                 return false;
             }
-            *bound = std::max(*bound, f.read_cycle(kr) + 1);
+            *bound = std::max(*bound, f.write_cycle(k) + f.latency());
         }
     }
     return true;
+}
+
+void BlockRunner::pop_inputs(Cycle t) {
+    for (Port& port : in_ports_) {
+        if (!port.fires()) continue;
+        for (int c = 0; c < port.count; ++c) port.fifo->pop(t);
+    }
 }
 
 uint32_t BlockRunner::fired_outputs() const {
@@ -321,19 +331,7 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
     const bool starts = iter_ < p.trips;
     const Cycle lower = starts ? next_lower_ : stall_drain_lower_;
     Cycle in_bound = kNever, out_bound = kNever;
-    if (starts)
-        for (const Port& port : in_ports_) {
-            if (!port.fires()) continue;
-            const TimedFifo& f = *port.fifo;
-            for (int c = 0; c < port.count; ++c) {
-                const int64_t k = f.read() + c;
-                if (k >= f.written()) {
-                    *blocked = static_cast<int>(port.fifo - fifos_.data());
-                    return Status::BlockedOnInput;
-                }
-                in_bound = std::max(in_bound, f.write_cycle(k) + f.latency());
-            }
-        }
+    if (starts && !input_bound(&in_bound, blocked)) return Status::BlockedOnInput;
     const uint32_t mine = starts ? fired_outputs() : 0;
     const std::size_t pending = stall_pending_.size() - stall_head_;
     const bool due = starts ? pending + 1 > static_cast<std::size_t>(stall_k_) : pending > 0;
@@ -345,10 +343,7 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
     }
     const Cycle t = std::max({lower, in_bound, out_bound});
     if (starts) {
-        for (Port& port : in_ports_) {
-            if (!port.fires()) continue;
-            for (int c = 0; c < port.count; ++c) port.fifo->pop(t);
-        }
+        pop_inputs(t);
         stall_pending_.push_back(mine);
     }
     if (due) {
@@ -375,34 +370,15 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
     return Status::Progress;
 }
 
-void BlockRunner::commit_writes(Cycle t) {
-    for (Port& port : out_ports_) {
-        if (!port.fires()) continue;
-        for (int c = 0; c < port.count; ++c) port.fifo->push(t + program_.depth_cycles);
-    }
-}
+void BlockRunner::commit_writes(Cycle t) { commit_writes(fired_outputs(), t + program_.depth_cycles); }
 
 BlockRunner::Status BlockRunner::loop_iteration(int* blocked) {
     const Phase& p = program_.phases[phase_];
     Cycle in_bound = kNever, out_bound = kNever;
-    for (const Port& port : in_ports_) {
-        if (!port.fires()) continue;
-        const TimedFifo& f = *port.fifo;
-        for (int c = 0; c < port.count; ++c) {
-            const int64_t k = f.read() + c;
-            if (k >= f.written()) {
-                *blocked = static_cast<int>(port.fifo - fifos_.data());
-                return Status::BlockedOnInput;
-            }
-            in_bound = std::max(in_bound, f.write_cycle(k) + f.latency());
-        }
-    }
+    if (!input_bound(&in_bound, blocked)) return Status::BlockedOnInput;
     if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
-    for (Port& port : in_ports_) {
-        if (!port.fires()) continue;
-        for (int c = 0; c < port.count; ++c) port.fifo->pop(t);
-    }
+    pop_inputs(t);
     commit_writes(t);
     advance_positions();
     record_start(t, next_lower_, in_bound, out_bound, p.ii);

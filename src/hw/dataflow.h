@@ -231,6 +231,8 @@ private:
     Status stall_loop_slot(int* blocked);  // PipelineStyle::Stall: one lock-step slot
     Status mem_read_beat(int* blocked);
     Status mem_write_beat(int* blocked);
+    bool input_bound(Cycle* bound, int* blocked) const;
+    void pop_inputs(Cycle t);
     bool output_bound(Cycle* bound, int* blocked) const;
     bool output_bound(uint32_t fired, Cycle* bound, int* blocked) const;  // the ports in `fired`
     uint32_t fired_outputs() const;  // bit p: output port p fires in the current iteration
