@@ -231,13 +231,16 @@ private:
     Status stall_loop_slot(int* blocked);  // PipelineStyle::Stall: one lock-step slot
     Status mem_read_beat(int* blocked);
     Status mem_write_beat(int* blocked);
-    bool input_bound(Cycle* bound, int* blocked) const;
-    void pop_inputs(Cycle t);
-    bool output_bound(Cycle* bound, int* blocked) const;
-    bool output_bound(uint32_t fired, Cycle* bound, int* blocked) const;  // the ports in `fired`
-    uint32_t fired_outputs() const;  // bit p: output port p fires in the current iteration
-    void commit_writes(Cycle t);
-    void commit_writes(uint32_t fired, Cycle w);
+    // The per-iteration helpers are on the hot path of every block: always inlined.
+#define LMSIM_HOT __attribute__((always_inline)) inline
+    LMSIM_HOT bool input_bound(Cycle* bound, int* blocked) const;
+    LMSIM_HOT void pop_inputs(Cycle t);
+    LMSIM_HOT bool output_bound(Cycle* bound, int* blocked) const;
+    LMSIM_HOT bool output_bound(uint32_t fired, Cycle* bound, int* blocked) const;  // the ports in `fired`
+    LMSIM_HOT uint32_t fired_outputs() const;  // bit p: output port p fires in the current iteration
+    LMSIM_HOT void commit_writes(Cycle t);
+    LMSIM_HOT void commit_writes(uint32_t fired, Cycle w);
+#undef LMSIM_HOT
     void advance_positions();
     void record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii);
     void issue_read_burst(std::size_t b);
