@@ -335,10 +335,12 @@ struct FunctionalDatapath::Impl {
         };
     }
 
+    // CONV_STATE as built: per tile, taps 0..2 serve the stored columns with their weights;
+    // tap 3 reads the quantized new column from QUANT_CONV, serves it with tap 3's weights and
+    // the bias, and shifts it into the state.
     Kernel conv_state() {
         struct S {
             std::vector<Token> state, weights;
-            int64_t tap = 0, shifted = 0;
         };
         auto st = std::make_shared<S>();
         return [this, st](Exec& e, const Phase& ph, Io& io) {
@@ -346,7 +348,6 @@ struct FunctionalDatapath::Impl {
                 if (e.iter == 0) {
                     st->state.clear();
                     st->weights.clear();
-                    st->tap = st->shifted = 0;
                 }
                 if (e.iter < sh.conv_beats) st->state.push_back(io.in[0][0]);
                 else st->weights.push_back(io.in[0][0]);
@@ -356,17 +357,7 @@ struct FunctionalDatapath::Impl {
                 io.out[0].push_back(st->state[e.iter]);
                 return;
             }
-            // The conv returns the new column of a tile; the state shifts by one column.
-            if (!io.in.empty() && !io.in[0].empty()) {
-                const Token& x = io.in[0][0];
-                Token& s = st->state[st->shifted++];
-                for (int i = 0; i < 16; ++i) s.v[i] = s.v[i + 8];
-                for (int i = 0; i < 8; ++i) s.v[16 + i] = x.v[i];
-                s.s = {s.s[1], s.s[2], x.s[0]};
-            }
-            if (ph.name == "shift_last_tile") return;
-            const int64_t tile = st->tap / 4, dd = st->tap % 4;
-            ++st->tap;
+            const int64_t tile = e.iter / 4, dd = e.iter % 4;
             const Token& w = st->weights[tile];
             Token t;
             if (dd < 3) {
@@ -375,8 +366,14 @@ struct FunctionalDatapath::Impl {
                 t.v.insert(t.v.end(), w.v.begin() + 8 * dd, w.v.begin() + 8 * dd + 8);
                 t.s = {s.s[dd], w.s[dd]};
             } else {
-                t.v.assign(w.v.begin() + 24, w.v.begin() + 40);  // tap 3 weights, then the bias
-                t.s = {w.s[3], w.s[4]};
+                const Token& x = io.in[0][0];
+                t.v.assign(x.v.begin(), x.v.end());
+                t.v.insert(t.v.end(), w.v.begin() + 24, w.v.begin() + 40);  // tap 3 weights, then the bias
+                t.s = {x.s[0], w.s[3], w.s[4]};
+                Token& s = st->state[tile];
+                for (int i = 0; i < 16; ++i) s.v[i] = s.v[i + 8];
+                for (int i = 0; i < 8; ++i) s.v[16 + i] = x.v[i];
+                s.s = {s.s[1], s.s[2], x.s[0]};
             }
             io.out[0].push_back(t);
         };
@@ -384,24 +381,22 @@ struct FunctionalDatapath::Impl {
 
     Kernel conv() {
         return [](Exec&, const Phase&, Io& io) {
-            const Token& x = io.in[0][0];
-            const std::vector<Token>& taps = io.in[1];
+            const std::vector<Token>& taps = io.in[0];
+            const Token& t3 = taps[3];  // the new column, tap 3's weights, the bias
             Token out;
             for (int i = 0; i < 8; ++i) {
-                const Token& t3 = taps[3];
-                int64_t acc = shl(t3.v[8 + i], t3.s[1]);  // bias
+                int64_t acc = shl(t3.v[16 + i], t3.s[2]);  // bias
                 for (int dd = 0; dd < 3; ++dd) {
                     acc += shl(taps[dd].v[i] * taps[dd].v[8 + i], taps[dd].s[0] + taps[dd].s[1]);
                     check_range(acc, kProductBits, "conv accumulator");
                 }
-                acc += shl(x.v[i] * t3.v[i], x.s[0] + t3.s[0]);
+                acc += shl(t3.v[i] * t3.v[8 + i], t3.s[0] + t3.s[1]);
                 check_range(acc, kProductBits, "conv accumulator");
                 int64_t y = acc >> kConvShift;
                 check_range(y, kActivationBits, "conv output");
                 out.v.push_back(y);
             }
             io.out[0].push_back(out);
-            io.out[1].push_back(x);  // the new column, back to the state
         };
     }
 

@@ -74,9 +74,11 @@ const std::map<std::string, BlockRtl>& block_rtl() {
     using S = PipelineStyle;
     static const std::map<std::string, BlockRtl> r = {
         // free-running (frp_pipeline_valid, constant ap_block_pp0_stage0_11001)
-        {"DBU", {S::FreeRunning, true, false, 5, 4}},  // u is read by dBu_mul (L 4), which writes,
+        {"DBU", {S::FreeRunning, true, false, 5, 4}},  // u is read by dBu_mul (L 4), which writes
         {"DAH", {S::FreeRunning, true, false, 5, 4}},
-        {"HT_ADD_QUANT", {S::FreeRunning, true, false, 80, 27}},  // 2 + RAM FIFO 2 + 6 + RAM FIFO 2 + 15;  // quantizer pf 16 + ht1_stream 32 + ht_stream 32 (ht2_adapt inside is stp)
+        // buffering: quantizer pf 16 + ht1_stream 32 + ht_stream 32; depth 2 + RAM FIFO 2 + 6 +
+        // RAM FIFO 2 + 15 (ht2_adapt, on the second output, is stp behind those FIFOs)
+        {"HT_ADD_QUANT", {S::FreeRunning, true, false, 80, 27}},
         {"HTC_QUANT", {S::FreeRunning, true, false, 19, 25}},
         {"UD", {S::FreeRunning, true, true, 8, 7}},
         {"YZ", {S::FreeRunning, true, false, 6, 5}},
@@ -93,12 +95,8 @@ const std::map<std::string, BlockRtl>& block_rtl() {
         {"EXP_QUANT", {S::FreeRunning, true, false, 19, 21}},  // stp front, frp quantizer at the output [A]
         {"RESIDUAL", {S::FreeRunning, true, true}},       // loop styles not read [A]
         // stall (ap_block_pp0_stage*_subdone computed from the ports)
-        // CONV_STATE and CONV are stall pipelines in the RTL, but lmsim's conv path is wired differently:
-        // the new column comes back from CONV (conv_shift_in), where the RTL's CONV_STATE takes
-        // it from QUANT_CONV and serves CONV without a feedback. In lock step lmsim's loop
-        // deadlocks, so CONV_STATE stays free-running until the conv path is rewired [A, open].
-        {"CONV_STATE", {S::FreeRunning, true, true, 0, 8}},
-        {"CONV", {S::FreeRunning, true, true, 2, 9}},  // a stall pipeline in the RTL: the same open item
+        {"CONV_STATE", {S::Stall, true, true, 0, 8}},  // main loop II 2, 4 iterations in flight
+        {"CONV", {S::Stall, true, true, 2, 9}},        // b_cache L3 -> d2 -> conv_mul L5
         {"HT_STATE", {S::Stall, true, true, 0, 8}},
         // DTA's stall pipeline is an inner loop: it runs and drains once per head group, so a
         // missing next dt never freezes the previous group's result; lmsim's single phase of 10
@@ -308,10 +306,11 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     const int f_dt = fifo("demux_dt", fd.internal, "GEMM_DEMUX", "DTADAPT");
     const int f_z = fifo("demux_z", wait_for_dt, "GEMM_DEMUX", "SILU_MUX");
     const int f_out = fifo("demux_out_proj", fd.internal, "GEMM_DEMUX", "RESIDUAL");
-    const int f_qconv = fifo("quant_conv_to_conv", fd.internal, "QUANT_CONV", "CONV");
+    // The conv path as built (SPINAL MAMBA.scala, CONV_STATE/CONV RTL ports): CONV_STATE takes
+    // the quantized xBC, keeps the state and weights, and serves CONV each tile's four taps.
+    const int f_qconv = fifo("quant_conv_to_conv_state", fd.internal, "QUANT_CONV", "CONV_STATE");
     const int f_conv_in = fifo("conv_state_in", fd.stream, "WEIGHT_PRODUCER", "CONV_STATE");
     const int f_taps = fifo("conv_taps", fd.internal, "CONV_STATE", "CONV");
-    const int f_shift = fifo("conv_shift_in", fd.internal, "CONV", "CONV_STATE");
     const int f_conv_out = fifo("conv_state_out", fd.stream, "CONV_STATE", "WEIGHT_PRODUCER");
     const int f_conv = fifo("conv_to_silu_mux", fd.internal, "CONV", "SILU_MUX");
     const int f_silu_in = fifo("silu_mux_to_quant", fd.internal, "SILU_MUX", "SILU_QUANT");
@@ -475,19 +474,18 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
         BlockProgram b = block("CONV_STATE", "URAM conv state and weights: load, serve taps, store",
                                "case/CONV_STATE.cpp: ct x D loop of 2,688; load and store of 714 + 714 beats");
         const int64_t taps = xbc_tiles * model.d_conv;
-        // The tile the conv shifts in comes back while the next tile's taps go out [A: CONV
-        // needs all taps of a tile before it returns the tile].
+        // Per tile, d_conv taps at II 2: the three stored columns, then the new column, read from
+        // QUANT_CONV in the last tap's iteration, which also shifts the state [C: CONV_STATE's
+        // main loop 125_9/126_10, ports xBC in, o/w out].
         const int dc = model.d_conv;
         b.phases = {loop("load", 2 * s.conv_beats, 1, {every(f_conv_in)}, {}),
-                    loop("serve_first_tile", dc, 2, {}, {every(f_taps)}),
-                    loop("serve_taps", taps - dc, 2, {pattern(f_shift, dc, dc - 1, dc)}, {every(f_taps)}),
-                    loop("shift_last_tile", 1, 1, {every(f_shift)}, {}),
+                    loop("serve_taps", taps, 2, {pattern(f_qconv, dc, dc - 1, dc)}, {every(f_taps)}),
                     loop("store", s.conv_beats, 1, {}, {every(f_conv_out)})};
         add(b);
     }
     {
         BlockProgram b = block("CONV", "depthwise causal conv, 4 taps", "case/CONV.cpp: 6 cycles per 8-channel tile");
-        b.phases = {loop("conv", xbc_tiles, 6, {every(f_qconv), every(f_taps, model.d_conv)}, {every(f_conv), every(f_shift)})};
+        b.phases = {loop("conv", xbc_tiles, 6, {every(f_taps, model.d_conv)}, {every(f_conv)})};
         add(b);
     }
     // SiLU on xBC (from the conv) and on z (straight from the demux), in in_proj order.
