@@ -5,8 +5,8 @@
 //
 // SystemC runs one simulation per process, so every point is a child `lmsim run` (timing mode).
 // The time per token is close to linear in the NoC latency (the released producer pays it once
-// per 256-beat loop); the fit solves the line through two runs and checks each solution with a
-// third run.
+// per 256-beat loop) but a staircase at the cycle level; the fit shows the line through two
+// probes and bisects the staircase to 0.1 ns.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -85,18 +85,30 @@ void run_calibrate(const CalibrateArgs& a) {
     };
     for (const Point& p : {Point{"min", host.per_token_s_min}, Point{"estimate", host.per_token_s},
                            Point{"max", host.per_token_s_max}}) {
-        // Secant steps from the two probes until the rate matches to 0.01 % (the time per token
-        // is a step function of the latency, one step per accelerator cycle, so stop there too).
+        // The time per token grows monotonically with the latency but in steps (one per
+        // accelerator cycle), so bisect: widen a bracket from the two probes until it holds the
+        // target, halve it to 0.1 ns, keep the end whose rate is closer.
         const double target = board_s - p.host_s;
-        double xa = x0, ta = t0, xb = x1, tb = t1, x = x1, t = t1;
-        constexpr int kMaxSteps = 8;
-        for (int step = 0; step < kMaxSteps; ++step) {
-            x = std::max(0.0, xb + (target - tb) * (xb - xa) / (tb - ta));
-            t = seconds_per_token(a, x, dir);
-            if (std::fabs(t / target - 1) < 1e-4 || std::fabs(x - xb) < 0.05) break;
-            xa = xb, ta = tb, xb = x, tb = t;
-            if (tb == ta) break;  // on one step of the staircase: x is as good as any there
+        constexpr double kResolutionNs = 0.1;
+        constexpr int kMaxWiden = 12;
+        double lo = x0, tlo = t0, hi = x1, thi = t1;
+        for (int k = 0; k < kMaxWiden && tlo > target && lo > 0; ++k) {
+            lo = std::max(0.0, lo - (hi - lo));
+            tlo = seconds_per_token(a, lo, dir);
         }
+        for (int k = 0; k < kMaxWiden && thi < target; ++k) {
+            hi += hi - lo;
+            thi = seconds_per_token(a, hi, dir);
+        }
+        if (tlo > target || thi < target)
+            throw std::runtime_error(fmt::format("calibrate: no latency in [{}, {}] ns gives the board's rate", lo, hi));
+        while (hi - lo > kResolutionNs) {
+            const double mid = 0.5 * (lo + hi), tm = seconds_per_token(a, mid, dir);
+            (tm < target ? lo : hi) = mid;
+            (tm < target ? tlo : thi) = tm;
+        }
+        const bool take_lo = std::fabs(tlo - target) <= std::fabs(thi - target);
+        const double x = take_lo ? lo : hi, t = take_lo ? tlo : thi;
         const double tps = 1.0 / (t + p.host_s);
         fmt::print("  {:>10.3f} {:>12.2f} {:>12.2f} {:>16.4f} {:>+11.3f}%  ({})\n", 1e3 * p.host_s,
                    x0 + (target - t0) / slope, x, tps, 100.0 * (tps / a.board_tokens_per_s - 1), p.label);
