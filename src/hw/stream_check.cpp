@@ -22,15 +22,26 @@ StreamChecker::StreamChecker(const DataflowGraph& graph, const QuantizedModel& m
     const ModelCard& c = model.card;
     D_ = c.d_model, Di_ = c.d_inner(), N_ = c.d_state, H_ = c.nheads(), P_ = c.headdim, CD_ = c.conv_dim();
     rows_ = design.mmu.output_lanes;
+    // Streams whose k-th token is tile k of one golden quantity (values, exponents or none).
+    const std::map<std::string, std::pair<const char*, const char*>> tiles = {
+        {"residual_to_norm1", {"residual_in", nullptr}},
+        {"norm1_to_mux", {"rmsnorm1_q", "rmsnorm1_s"}},
+        {"demux_z", {"in_proj_out", nullptr}},  // z is the first d_inner of in_proj's output
+        {"demux_out_proj", {"out_proj_out", nullptr}},
+        {"dt_to_dta", {"dt_q", "dt_s"}},
+        {"dt_to_dtb", {"dt_q", "dt_s"}},
+        {"dta_to_exp", {"dtA", nullptr}},
+        {"da_to_dah", {"dA_q", "dA_s"}},
+        {"ud_to_htc", {"xD", nullptr}},
+        {"y_to_yz", {"y_q", "y_s"}},
+        {"yz_to_norm2", {"yz", nullptr}},
+        {"htu_to_mux", {"rmsnorm2_q", "rmsnorm2_s"}},
+    };
     const std::map<std::string, Rule> rules = {
-        {"residual_to_norm1", &StreamChecker::residual_in},
-        {"norm1_to_mux", &StreamChecker::norm1},
         {"mux_to_gemm", &StreamChecker::mux},
         {"gemm_to_demux", &StreamChecker::gemm},
         {"demux_xbc", &StreamChecker::demux_xbc},
         {"demux_dt", &StreamChecker::demux_dt},
-        {"demux_z", &StreamChecker::demux_z},
-        {"demux_out_proj", &StreamChecker::demux_out},
         {"quant_conv_to_conv_state", &StreamChecker::xbc_quant},
         {"conv_state_in", &StreamChecker::conv_state_prev},
         {"conv_state_out", &StreamChecker::conv_state_new},
@@ -44,10 +55,6 @@ StreamChecker::StreamChecker(const DataflowGraph& graph, const QuantizedModel& m
         {"silu_z_to_yz", &StreamChecker::silu_z},
         {"b_replay", &StreamChecker::b_replay},
         {"c_replay", &StreamChecker::c_replay},
-        {"dt_to_dta", &StreamChecker::dt_q},
-        {"dt_to_dtb", &StreamChecker::dt_q},
-        {"dta_to_exp", &StreamChecker::dta},
-        {"da_to_dah", &StreamChecker::da},
         {"db_to_dbu", &StreamChecker::db},
         {"h_state_in", &StreamChecker::h_state_prev},
         {"h_prev_to_dah", &StreamChecker::h_prev},
@@ -56,31 +63,25 @@ StreamChecker::StreamChecker(const DataflowGraph& graph, const QuantizedModel& m
         {"ht1_to_state", &StreamChecker::ht1},
         {"ht2_to_htc", &StreamChecker::ht2},
         {"h_state_out", &StreamChecker::h_state_new},
-        {"ud_to_htc", &StreamChecker::xd},
-        {"y_to_yz", &StreamChecker::y},
-        {"yz_to_norm2", &StreamChecker::yz},
         {"norm2_out", &StreamChecker::norm2},
-        {"htu_to_mux", &StreamChecker::htu},
     };
     // Every FIFO of the graph is either checked or named as not checked: a new stream must be
     // classified here.
     for (const FifoSpec& f : g_.fifos) {
-        auto it = rules.find(f.name);
-        if (it != rules.end()) {
-            rules_.push_back(it->second);
-            continue;
-        }
-        if (std::find_if(std::begin(kUnchecked), std::end(kUnchecked), [&](const char* n) { return f.name == n; }) ==
-            std::end(kUnchecked))
+        StreamRule r;
+        if (auto it = rules.find(f.name); it != rules.end()) r.rule = it->second;
+        else if (auto t = tiles.find(f.name); t != tiles.end()) r.tile_values = t->second.first, r.tile_exponents = t->second.second;
+        else if (std::find_if(std::begin(kUnchecked), std::end(kUnchecked), [&](const char* n) { return f.name == n; }) ==
+                 std::end(kUnchecked))
             throw std::logic_error("stream check: FIFO " + f.name + " has no golden rule and is not listed as unchecked");
-        rules_.push_back(nullptr);
+        rules_.push_back(r);
     }
 }
 
 std::vector<std::string> StreamChecker::checked_streams() const {
     std::vector<std::string> names;
     for (std::size_t f = 0; f < rules_.size(); ++f)
-        if (rules_[f]) names.push_back(g_.fifos[f].name);
+        if (rules_[f].checked()) names.push_back(g_.fifos[f].name);
     return names;
 }
 
@@ -124,11 +125,15 @@ void StreamChecker::take(const IntLayerTrace& t, Expected& e, const char* v_key,
 }
 
 void StreamChecker::on_push(int fifo, int layer, int64_t seq, const std::vector<int64_t>& v, const std::vector<int>& s) {
-    const Rule rule = rules_[static_cast<std::size_t>(fifo)];
-    if (!rule) return;
+    const StreamRule& rule = rules_[static_cast<std::size_t>(fifo)];
+    if (!rule.checked()) return;
     const IntLayerTrace& t = trace_for(layer);
     Expected e;
-    if (!(this->*rule)(t, seq, e)) return;
+    if (rule.rule) {
+        if (!(this->*rule.rule)(t, seq, e)) return;
+    } else {
+        take(t, e, rule.tile_values, 8 * seq, 8, rule.tile_exponents, seq);
+    }
     const FifoSpec& f = g_.fifos[static_cast<std::size_t>(fifo)];
     auto fail = [&](const std::string& what) {
         throw StreamMismatch(fmt::format("functional mode: token {} layer {}: block {} -> {} (FIFO {}), token {} of the "
@@ -198,14 +203,6 @@ bool StreamChecker::silu_tile(const IntLayerTrace& t, int64_t first, Expected& e
     return true;
 }
 
-bool StreamChecker::residual_in(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "residual_in", 8 * k, 8);
-    return true;
-}
-bool StreamChecker::norm1(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "rmsnorm1_q", 8 * k, 8, "rmsnorm1_s", k);
-    return true;
-}
 // GEMM_MUX replays the quantized input vector once per output token of each projection.
 bool StreamChecker::mux(const IntLayerTrace& t, int64_t j, Expected& e) const {
     if (j < sh_.in_proj_iterations) {
@@ -233,14 +230,6 @@ bool StreamChecker::demux_xbc(const IntLayerTrace& t, int64_t k, Expected& e) co
 }
 bool StreamChecker::demux_dt(const IntLayerTrace& t, int64_t k, Expected& e) const {
     take(t, e, "in_proj_out", Di_ + CD_ + 8 * k, 8);
-    return true;
-}
-bool StreamChecker::demux_z(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "in_proj_out", 8 * k, 8);
-    return true;
-}
-bool StreamChecker::demux_out(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "out_proj_out", 8 * k, 8);
     return true;
 }
 bool StreamChecker::xbc_quant(const IntLayerTrace& t, int64_t k, Expected& e) const {
@@ -292,18 +281,6 @@ bool StreamChecker::b_replay(const IntLayerTrace& t, int64_t k, Expected& e) con
 }
 bool StreamChecker::c_replay(const IntLayerTrace& t, int64_t k, Expected& e) const {
     return silu_tile(t, Di_ + N_ + 8 * (k % (N_ / 8)), e);
-}
-bool StreamChecker::dt_q(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "dt_q", 8 * k, 8, "dt_s", k);
-    return true;
-}
-bool StreamChecker::dta(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "dtA", 8 * k, 8);
-    return true;
-}
-bool StreamChecker::da(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "dA_q", 8 * k, 8, "dA_s", k);
-    return true;
 }
 // DTB_QUANT: per head group, dB for every n (8 heads of one n in a token).
 bool StreamChecker::db(const IntLayerTrace& t, int64_t k, Expected& e) const {
@@ -362,25 +339,9 @@ bool StreamChecker::h_state_prev(const IntLayerTrace& t, int64_t k, Expected& e)
 bool StreamChecker::h_state_new(const IntLayerTrace& t, int64_t k, Expected& e) const {
     return state_beat(t, k, "h_q", "h_s", e);
 }
-bool StreamChecker::xd(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "xD", 8 * k, 8);
-    return true;
-}
-bool StreamChecker::y(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "y_q", 8 * k, 8, "y_s", k);
-    return true;
-}
-bool StreamChecker::yz(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "yz", 8 * k, 8);
-    return true;
-}
 bool StreamChecker::norm2(const IntLayerTrace& t, int64_t k, Expected& e) const {
     if (d_.htu_enabled) take(t, e, "rmsnorm2_raw", 8 * k, 8);  // into the HTU, before quantization
     else take(t, e, "rmsnorm2_q", 8 * k, 8, "rmsnorm2_s", k);
-    return true;
-}
-bool StreamChecker::htu(const IntLayerTrace& t, int64_t k, Expected& e) const {
-    take(t, e, "rmsnorm2_q", 8 * k, 8, "rmsnorm2_s", k);
     return true;
 }
 
