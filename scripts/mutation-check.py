@@ -127,7 +127,12 @@ def main():
             open(full, "w").write(src.replace(old, new))
             ok, log = build(a.build_dir)
             if not ok:
-                result = "caught (does not compile)"
+                # A mutation that does not compile tests nothing: a setup error, not a catch.
+                print(log[-2000:], file=sys.stderr)
+                print(f"mutation-check: {name}: the mutated tree does not compile", file=sys.stderr)
+                open(full, "w").write(src)
+                build(a.build_dir)
+                return 2
             else:
                 r = sh(["ctest", "--test-dir", a.build_dir, "-R", TEST_FILTER, "-j2", "--timeout", "600"])
                 if r.returncode == 0:

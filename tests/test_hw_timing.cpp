@@ -154,7 +154,7 @@ TEST_CASE("RTL pipeline depths, RTL initiation intervals and the C code's trip c
     for (const auto& [name, t] : derived_timing()) {
         if (!t.depth_from_rtl) continue;
         INFO(name << ": HLS - loops - RTL depth = " << t.unexplained_cycles);
-        CHECK(t.unexplained_cycles >= -16);
+        CHECK(t.unexplained_cycles >= -16);  // HTC_QUANT's -16 today: its quantizer overlaps the report's count
         if (t.unexplained_cycles > 40) found.insert(name);
         ++checked;
     }

@@ -128,3 +128,36 @@ TEST_CASE("pipeline styles: event-driven runner equals the cycle stepper under b
     // further ahead (its pf FIFO), so it finishes earlier.
     CHECK(b_end[1] > b_end[0]);
 }
+
+TEST_CASE("pipeline styles: a stall loop's drain, back-pressured, overlapping the next loop: runner equals stepper",
+          "[hw][timing][styles][equivalence]") {
+    // B (stall, depth 4): loop 1 writes OUT1 to a consumer taking one token in 7; loop 2 writes
+    // OUT2 to a fast one. Loop 1's last four iterations drain while loop 2 runs.
+    DataflowGraph g;
+    g.layers = 2;
+    g.fifos = {{"in", 4, "SOURCE", "B", 0, 4, 2}, {"out1", 2, "B", "SINK1", 0, 2, 2}, {"out2", 2, "B", "SINK2", 0, 2, 2}};
+    BlockProgram src, b, s1, s2;
+    src.name = "SOURCE";
+    src.phases = {loop("emit", 40, 1, {}, {every(0)})};
+    b.name = "B";
+    b.depth_cycles = 4;
+    b.style = PipelineStyle::Stall;
+    b.phases = {loop("first", 20, 1, {every(0)}, {every(1)}), loop("second", 20, 1, {every(0)}, {every(2)})};
+    s1.name = "SINK1";
+    s1.phases = {loop("take", 20, 7, {every(1)}, {})};
+    s2.name = "SINK2";
+    s2.phases = {loop("take", 20, 1, {every(2)}, {})};
+    g.blocks = {src, b, s1, s2};
+    const SteppedResult ref = step_cycles(g, 1, 0, nullptr, ProducerParams{});
+    REQUIRE_FALSE(ref.deadlock);
+    const std::vector<BlockCounters> ev = run_event_driven(g);
+    for (std::size_t k = 0; k < ev.size(); ++k) {
+        INFO("block " << g.blocks[k].name);
+        CHECK(ev[k].invocation_start == ref.blocks[k].invocation_start);
+        CHECK(ev[k].invocation_end == ref.blocks[k].invocation_end);
+        CHECK(ev[k].iterations == ref.blocks[k].iterations);
+    }
+    // The slow consumer paces loop 1's drain: B's invocation ends after SINK1 has taken all but
+    // the tokens its queue holds.
+    CHECK(ev[1].invocation_end.at(0) > 20 * 7 - 7 * 4);
+}

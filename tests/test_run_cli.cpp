@@ -92,6 +92,10 @@ TEST_CASE("lmsim run --functional checks every layer against the golden model an
     CHECK(j["simulator"]["mode"] == "functional");
     CHECK(j["functional"]["bit_exact_with_golden"] == true);
     CHECK(j["functional"]["layers_checked"] == 4 * 4);
+    // Every block's streams were compared token by token with the golden model, not only the
+    // residual after each layer.
+    CHECK(j["functional"]["stream_tokens_checked"].get<long>() > 1000);
+    CHECK(j["functional"]["streams_checked"].get<int>() >= 35);
     CHECK(j["functional"]["input_tokens"][0] == 5);
     CHECK(j["functional"]["input_tokens"][1] == 6);
     // Timing does not depend on data: the same cycles as timing mode.

@@ -14,11 +14,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "config/hardware_config.h"
+#include "model/model_card.h"
 
 namespace lmsim::cli {
 namespace {
@@ -50,9 +52,13 @@ double seconds_per_token(const CalibrateArgs& a, double value, const std::string
     std::string cmd = quoted(self_path()) + " run " + quoted(a.config) + " --model " + quoted(a.model) + " --quiet --out " +
                       quoted(dir);
     for (const auto& s : a.sets) cmd += " --set " + quoted(s);
-    cmd += " --set " + quoted(fmt::format("{}={}", a.parameter, value)) + " > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0)
-        throw std::runtime_error(fmt::format("calibrate: lmsim run with {}={} failed: {}", a.parameter, value, cmd));
+    const std::string log = dir + "/run.log";
+    cmd += " --set " + quoted(fmt::format("{}={}", a.parameter, value)) + " > " + quoted(log) + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+        std::ifstream f(log);
+        const std::string output((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        throw std::runtime_error(fmt::format("calibrate: lmsim run with {}={} failed:\n{}", a.parameter, value, output));
+    }
     std::ifstream f(dir + "/report.json");
     const nlohmann::json j = nlohmann::json::parse(f);
     return j["decode"]["latency_ms_per_token"].get<double>() / 1e3;
@@ -65,9 +71,21 @@ void run_calibrate(const CalibrateArgs& a) {
         throw InputError("--parameter: only platform.memory.noc_latency_ns can be calibrated");
     const double current = hw.platform.memory.noc_latency_ns;
     const HostConfig& host = hw.platform.host;
+    find_model_card(a.model);  // a bad --model is the user's, before any child run
+    const double board_s = 1.0 / a.board_tokens_per_s;
+    if (board_s - host.per_token_s_max <= 0)
+        throw InputError(fmt::format("--board-tokens-per-s {}: {:.3f} ms per token leaves nothing for the accelerator "
+                                     "after the host's share (up to {:.3f} ms, platform.host)",
+                                     a.board_tokens_per_s, 1e3 * board_s, 1e3 * host.per_token_s_max));
     const std::string dir = (std::filesystem::temp_directory_path() / fmt::format("lmsim-calibrate-{}", ::getpid())).string();
     std::filesystem::create_directories(dir);
-    const double board_s = 1.0 / a.board_tokens_per_s;
+    struct RemoveOnExit {
+        std::string dir;
+        ~RemoveOnExit() {
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+        }
+    } cleanup{dir};
     // Two points a few ns apart around the current value give the slope.
     constexpr double kProbeStepNs = 8;
     const double x0 = std::max(0.0, current - kProbeStepNs / 2), x1 = x0 + kProbeStepNs;
@@ -101,7 +119,9 @@ void run_calibrate(const CalibrateArgs& a) {
             thi = seconds_per_token(a, hi, dir);
         }
         if (tlo > target || thi < target)
-            throw std::runtime_error(fmt::format("calibrate: no latency in [{}, {}] ns gives the board's rate", lo, hi));
+            throw InputError(fmt::format("--board-tokens-per-s {}: no NoC latency in [{}, {}] ns gives that rate "
+                                         "(the model gives {:.4f} to {:.4f} tokens/s there, host included)",
+                                         a.board_tokens_per_s, lo, hi, 1.0 / (thi + p.host_s), 1.0 / (tlo + p.host_s)));
         while (hi - lo > kResolutionNs) {
             const double mid = 0.5 * (lo + hi), tm = seconds_per_token(a, mid, dir);
             (tm < target ? lo : hi) = mid;
@@ -117,7 +137,6 @@ void run_calibrate(const CalibrateArgs& a) {
     // up to a cycle), so fits closer together than one cycle are the same model.
     fmt::print("  config value: {} = {} ns; resolution: one {} MHz cycle = {:.2f} ns\n", a.parameter, current,
                hw.design.clock_mhz, 1e3 / hw.design.clock_mhz);
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "hw/accelerator.h"
+#include "hw/stream_check.h"
 
 // libsystemc references sc_main; lmsim owns main() and starts simulations from its commands.
 extern "C" int sc_main(int, char**) { return 0; }
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
     } catch (const lmsim::InputError& e) {
         std::cerr << "lmsim: error: " << e.what() << "\n";
         return 2;
+    } catch (const lmsim::hw::StreamMismatch& e) {
+        std::cerr << "lmsim: " << e.what() << "\n";
+        return 6;
     } catch (const lmsim::hw::DeadlockError& e) {
         std::cerr << "lmsim: " << e.what() << "\n";
         return 5;

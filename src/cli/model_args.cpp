@@ -26,7 +26,6 @@ std::unique_ptr<WeightSource> ModelArgs::open() const {
         return source;
     }
     if (model.empty()) throw InputError("give --model NAME (synthetic weights) or --weights FILE");
-    if (seed_given && !weights.empty()) throw InputError("--seed picks synthetic weights; it has no effect with --weights");
     SyntheticSpec spec;
     spec.seed = seed;
     return make_synthetic_weights(find_model_card(model), spec);

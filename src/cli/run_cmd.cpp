@@ -15,6 +15,7 @@
 #include "hw/functional_datapath.h"
 #include "model/ptq.h"
 #include "hw/lightmamba_graph.h"
+#include "hw/stream_check.h"
 #include "model/safetensors.h"
 #include "report/run_report.h"
 
@@ -98,14 +99,20 @@ void run_simulation(const RunArgs& a) {
     const hw::SimulationResult sim = top.run();
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    // Functional mode: the same block programs with data, checked against the golden model
-    // after every layer of every token.
+    // Functional mode: the same block programs with data, every streamed token and every layer's
+    // residual checked against the golden model.
     nlohmann::json functional;
     if (a.functional) {
         const auto f0 = std::chrono::steady_clock::now();
         const QuantizedModel qm = quantize_model(*source, spec);
         hw::FunctionalDatapath datapath(graph, qm, hw.design);
         IntModel golden(qm);
+        // Every token every block streams, against the golden model's value of the same
+        // quantity (hw/stream_check.h); then the residual after every layer.
+        hw::StreamChecker checker(graph, qm, hw.design, golden);
+        datapath.set_push_observer([&](int f, int l, int64_t k, const std::vector<int64_t>& v, const std::vector<int>& e) {
+            checker.on_push(f, l, k, v, e);
+        });
         std::vector<int32_t> ids;
         for (int k = 0; k < prompt_len; ++k)
             ids.push_back(prompt.empty() ? (17 + 31 * k) % card.vocab_size : prompt[static_cast<std::size_t>(k)]);
@@ -116,22 +123,22 @@ void run_simulation(const RunArgs& a) {
         long layers_checked = 0;
         for (int t = 0; t < options.tokens; ++t) {
             const int32_t token = ids[std::min<std::size_t>(static_cast<std::size_t>(t), ids.size() - 1)];
-            std::vector<int32_t> x = golden.embed(token);
+            const std::vector<int32_t> x = golden.embed(token);
             std::vector<std::vector<int32_t>> per_layer;
             const auto s0 = std::chrono::steady_clock::now();
-            const std::vector<int32_t> y = datapath.step(x, &per_layer);
-            step_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
-            for (int l = 0; l < card.n_layer; ++l) {
-                golden.layer_step(l, x, nullptr);
-                if (per_layer.at(l) != x) {
-                    std::size_t i = 0;
-                    while (i < x.size() && per_layer[l][i] == x[i]) ++i;
-                    throw FunctionalMismatch{fmt::format(
-                        "functional mode: token {} layer {}: the datapath's residual differs from the golden model at "
-                        "element {} ({} vs {})", t, l, i, per_layer[l][i], x[i])};
-                }
-                ++layers_checked;
+            std::vector<int32_t> y;
+            try {
+                checker.begin_token(t, x);
+                y = datapath.step(x, &per_layer);
+                if (per_layer.size() != static_cast<std::size_t>(card.n_layer))
+                    throw std::logic_error("functional mode: the datapath reported " + std::to_string(per_layer.size()) +
+                                           " layer outputs");
+                checker.end_token(per_layer);
+            } catch (const hw::StreamMismatch& e) {
+                throw FunctionalMismatch{e.what()};
             }
+            step_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
+            layers_checked += card.n_layer;
             // Greedy decoding after the prompt: the host's LM head on the datapath's output.
             const std::vector<float> logits = golden.logits(y);
             const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -140,6 +147,8 @@ void run_simulation(const RunArgs& a) {
         }
         functional = {{"bit_exact_with_golden", true},
                        {"layers_checked", layers_checked},
+                       {"stream_tokens_checked", checker.tokens_checked()},
+                       {"streams_checked", checker.checked_streams().size()},
                        {"input_tokens", std::vector<int32_t>(ids.begin(), ids.begin() + options.tokens)},
                        {"generated_tokens", generated},
                        {"precision", to_string(spec.precision)},
@@ -192,7 +201,9 @@ void run_simulation(const RunArgs& a) {
     fmt::print("  simulated {:.1f} M cycles in {:.2f} s ({:.1f} M cycles/s)\n", sim.total_cycles / 1e6, wall_s,
                sim.total_cycles / 1e6 / wall_s);
     if (a.functional)
-        fmt::print("  functional: {} layer outputs bit-exact with the golden model; generated tokens {}\n",
+        fmt::print("  functional: {} streamed tokens on {} FIFOs and {} layer outputs bit-exact with the golden model; "
+                   "generated tokens {}\n",
+                   functional["stream_tokens_checked"].get<long>(), functional["streams_checked"].get<long>(),
                    functional["layers_checked"].get<long>(), functional["generated_tokens"].dump());
     fmt::print("wrote {0}/report.json, {0}/units.csv, {0}/timeline.json\n", a.out);
 }

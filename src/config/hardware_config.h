@@ -98,8 +98,6 @@ struct BufferPlacement {
     std::string ht_state = "uram", conv_state = "uram", residual = "uram", gemm_buffer = "bram";
 };
 
-// Timing parameters of one hardware block; 0 means "use the block's default" (the HLS figures,
-// applied by the cycle model).
 // A user override of one block's timing (design.blocks.<NAME>); a field not given keeps the
 // block's published value. Zero is a value like any other.
 struct BlockTiming {

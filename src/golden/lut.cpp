@@ -4,7 +4,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "golden/float_model.h"
 
 namespace lmsim {
 

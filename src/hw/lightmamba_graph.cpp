@@ -120,19 +120,11 @@ const BlockRtl& rtl_of(const std::string& block) {
     return it->second;
 }
 
-// Pipeline depths (iteration start -> output) where the reports or the code give them; the
-// others take kDefaultDepth [A].
+// Pipeline depths not read from the RTL (block_rtl().rtl_depth_cycles has the others): the
+// weight producer's routing cycle; every other block without one takes kDefaultDepth [A].
 constexpr int kDefaultDepth = 2;
 const std::map<std::string, int>& known_depths() {
     static const std::map<std::string, int> d = {
-        {"GEMM", 8},        // HLS LAT 627,848 = 627,840 + 8
-        {"DBU", 4},         // HLS depth 4
-        {"DAH", 4},         // HLS depth 4
-        {"HTC_QUANT", 9},   // HLS depth 9
-        {"CONV", 9},        // 4,041 = 672 x 6 + 9
-        {"QUANT_CONV", 13}, // 13-stage pipeline
-        {"EXP_QUANT", 5},   // 5-stage exp pipeline
-        {"YZ", 5},          // 5-stage pipeline
         {"WEIGHT_PRODUCER", 1},
     };
     return d;
@@ -261,6 +253,19 @@ const std::map<std::string, BlockTimingDefaults>& derived_timing() {
 DataflowGraph build_lightmamba_graph(const ModelCard& model, const DesignConfig& design) {
     DataflowGraph g = build_graph_without_timing(model, design);
     apply_timing(g, design);
+    // What the runners' bit masks of fired outputs and the stall drains rely on: at most 32
+    // output streams per phase, and consecutive loops of a stall block writing different FIFOs
+    // (a loop's drain may overlap the next loop, which must not put tokens ahead of it).
+    for (const BlockProgram& b : g.blocks) {
+        for (std::size_t i = 0; i < b.phases.size(); ++i) {
+            if (b.phases[i].writes.size() > 32) throw std::logic_error(b.name + ": more than 32 output streams in a phase");
+            if (b.style != PipelineStyle::Stall || i == 0) continue;
+            for (const StreamAccess& w : b.phases[i].writes)
+                for (const StreamAccess& v : b.phases[i - 1].writes)
+                    if (w.fifo == v.fifo)
+                        throw std::logic_error(b.name + ": consecutive stall loops write the same FIFO " + g.fifos[w.fifo].name);
+        }
+    }
     // Buffering and latency of every queue, as built: a free-running producer's output FIFO
     // holds its iterations in flight (pf FIFO, ~depth tokens); a stall producer has none.
     for (FifoSpec& f : g.fifos) {
