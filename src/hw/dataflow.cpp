@@ -191,7 +191,6 @@ bool BlockRunner::enter_phase() {
                 stall_k_ = program_.depth_cycles / p.ii;
                 stall_off_ = program_.depth_cycles - stall_k_ * p.ii;
                 stall_pending_.clear();
-                stall_head_ = 0;
             }
             if (p.kind != PhaseKind::Loop) {
                 bursts_.clear();
@@ -223,7 +222,7 @@ BlockRunner::Status BlockRunner::advance(int64_t max_iterations, int* blocked) {
             if (!begin_invocation()) return Status::WaitingForTrigger;
         }
         // A stall pipeline's last iterations still to write: the phase's drain slots.
-        if (entered_ && iter_ >= current_trips_ && stall_head_ < stall_pending_.size()) {
+        if (entered_ && iter_ >= current_trips_ && !stall_pending_.empty()) {
             Status s = stall_loop_slot(blocked);
             if (s != Status::Progress) return s;
             continue;
@@ -333,9 +332,9 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
     Cycle in_bound = kNever, out_bound = kNever;
     if (starts && !input_bound(&in_bound, blocked)) return Status::BlockedOnInput;
     const uint32_t mine = starts ? fired_outputs() : 0;
-    const std::size_t pending = stall_pending_.size() - stall_head_;
+    const std::size_t pending = stall_pending_.size();
     const bool due = starts ? pending + 1 > static_cast<std::size_t>(stall_k_) : pending > 0;
-    const uint32_t due_mask = !due ? 0 : pending > 0 ? stall_pending_[stall_head_] : mine;
+    const uint32_t due_mask = !due ? 0 : pending > 0 ? stall_pending_.front() : mine;
     if (due) {
         Cycle room = kNever;
         if (!output_bound(due_mask, &room, blocked)) return Status::BlockedOnOutput;
@@ -348,7 +347,7 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
     }
     if (due) {
         commit_writes(due_mask, t + stall_off_);
-        ++stall_head_;
+        stall_pending_.pop_front();
         stall_tail_end_ = std::max(stall_tail_end_, t + stall_off_ + p.ii);
     }
     if (starts) {
@@ -359,11 +358,6 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
         // A drain slot that waits is not counted as a stall: the block's next loop may be
         // running meanwhile (the drain overlaps it, docs/validation.md).
         stall_drain_lower_ = t + p.ii;
-    }
-    // Keep the queue short: drop what has been written.
-    if (stall_head_ > 64 && stall_head_ * 2 > stall_pending_.size()) {
-        stall_pending_.erase(stall_pending_.begin(), stall_pending_.begin() + static_cast<std::ptrdiff_t>(stall_head_));
-        stall_head_ = 0;
     }
     return Status::Progress;
 }

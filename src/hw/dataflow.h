@@ -2,21 +2,23 @@
 // of HLS blocks joined by bounded FIFOs (../shared/docs/lightmamba.md 3.2); every block runs one
 // pipelined loop nest per layer. A block is described here as a *program*: per invocation a
 // sequence of phases (HLS loops), each with a trip count, an initiation interval and the FIFO
-// tokens each iteration reads and writes. The rules (LightningSim's, see docs/validation.md):
+// tokens each iteration reads and writes. The rules (LightningSim's, see docs/validation.md),
+// for a free-running pipeline:
 //
 //   start(i) = max( start(i-1) + II,                         pipeline initiation
-//                   write_cycle(token read) + kFifoLatency,   input available
+//                   write_cycle(token read) + latency,        input available
 //                   read_cycle(token written - capacity) + 1) output slot free (credit)
 //   token read at start(i); token written at start(i) + depth
 //
-// where capacity = FIFO depth + the producer's pipeline depth (a free-running pipeline's output
-// stage holds in-flight tokens) + the AXI-Stream register slices of the two ports. These
+// with each FIFO's capacity and latency as built (FifoSpec); a stall pipeline moves in lock
+// step instead (PipelineStyle below). These
 // recurrences are evaluated token by token in dependency order (BlockRunner, driven by SystemC
 // processes that sleep while blocked) and, for the equivalence test, cycle by cycle
 // (cycle_stepper.h): both must give identical cycles.
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <string>
 #include <vector>
@@ -281,8 +283,7 @@ private:
     std::vector<Port> in_ports_, out_ports_;
     // Stall pipelines: iterations started whose writes are still to come (their fired output
     // ports), oldest first; the slot pacing of the phase's drain; the end of the last drain.
-    std::vector<uint32_t> stall_pending_;
-    std::size_t stall_head_ = 0;
+    std::deque<uint32_t> stall_pending_;
     Cycle stall_drain_lower_ = kNever, stall_tail_end_ = kNever;
     int stall_k_ = 0, stall_off_ = 0;
     // memory phases (the weight producer)

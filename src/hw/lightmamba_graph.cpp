@@ -120,24 +120,17 @@ const BlockRtl& rtl_of(const std::string& block) {
     return it->second;
 }
 
-// Pipeline depths not read from the RTL (block_rtl().rtl_depth_cycles has the others): the
-// weight producer's routing cycle; every other block without one takes kDefaultDepth [A].
+// A block's pipeline depth where a source gives it: its RTL's (block_rtl()), or the weight
+// producer's routing cycle; -1 otherwise (then derived from the HLS latency, or kDefaultDepth [A]
+// for a block without a published one).
 constexpr int kDefaultDepth = 2;
-const std::map<std::string, int>& known_depths() {
-    static const std::map<std::string, int> d = {
-        {"WEIGHT_PRODUCER", 1},
-    };
-    return d;
-}
-
-int reported_or_default_depth(const std::string& block) {
-    auto it = known_depths().find(block);
-    return it == known_depths().end() ? kDefaultDepth : it->second;
+constexpr int kProducerDepthCycles = 1;
+int known_depth(const std::string& block) {
+    if (block == "WEIGHT_PRODUCER") return kProducerDepthCycles;
+    return rtl_of(block).rtl_depth_cycles;
 }
 
 }  // namespace
-
-int rtl_depth_cycles(const std::string& block) { return rtl_of(block).rtl_depth_cycles; }
 
 int64_t published_hls_latency(const std::string& block) {
     // ../shared/docs/lightmamba.md 3.2, HLS reports of the released design (mamba2-2.7b).
@@ -236,13 +229,11 @@ const std::map<std::string, BlockTimingDefaults>& derived_timing() {
             // block; spread over the loops (each drains before the next starts) otherwise.
             const int64_t rest = std::max<int64_t>(0, hls - loops);
             BlockTimingDefaults t;
-            const int rtl = block_rtl().count(b.name) ? block_rtl().at(b.name).rtl_depth_cycles : -1;
-            t.depth_cycles = rtl >= 0                          ? rtl
-                             : known_depths().count(b.name) ? reported_or_default_depth(b.name)
-                                                            : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
+            const int known = known_depth(b.name);
+            t.depth_cycles = known >= 0 ? known : static_cast<int>(std::max<int64_t>(1, rest / std::max(1, phases)));
             t.overhead_cycles = static_cast<int>(std::max<int64_t>(0, rest - t.depth_cycles));
             t.unexplained_cycles = hls - loops - t.depth_cycles;
-            t.depth_from_rtl = rtl >= 0;
+            t.depth_from_rtl = rtl_of(b.name).rtl_depth_cycles >= 0;
             o[b.name] = t;
         }
         return o;
@@ -656,8 +647,8 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
                                          "so the override would have no effect", kv.first));
     for (BlockProgram& b : g.blocks) {
         b.style = rtl_of(b.name).style;
-        const int rtl = rtl_of(b.name).rtl_depth_cycles;
-        b.depth_cycles = rtl >= 0 ? rtl : reported_or_default_depth(b.name);
+        const int known = known_depth(b.name);
+        b.depth_cycles = known >= 0 ? known : kDefaultDepth;
         b.overhead_cycles = 0;
         b.hls_latency_cycles = published_hls_latency(b.name);
         auto dt = defaults.find(b.name);

@@ -61,8 +61,6 @@ struct BlockTimingDefaults {
     int64_t unexplained_cycles = 0;
     bool depth_from_rtl = false;
 };
-// The pipeline depth the block's generated RTL shows, -1 where lmsim has not read it.
-int rtl_depth_cycles(const std::string& block);
 const std::map<std::string, BlockTimingDefaults>& derived_timing();
 // Sets depth, HLS latency and overhead of every block, then applies design.blocks overrides.
 void apply_timing(DataflowGraph& g, const DesignConfig& design);
