@@ -28,8 +28,6 @@ void require_card_agrees(const ModelCard& given, const ModelCard& used, const st
 // DIR is (or can be made) a writable directory; the listed result files of an earlier run in
 // it are removed (and named on stderr), so a run that then fails leaves none behind.
 void prepare_output_directory(const std::string& dir, const std::vector<std::string>& result_files);
-// PATH can be written as a file: not a directory, its directory exists.
-void require_writable_file_path(const std::string& path, const std::string& option);
 long peak_rss_bytes();
 
 // Thrown by a command that ran to the end but must exit non-zero (e.g. a design over budget).
@@ -37,10 +35,6 @@ struct CheckFailed {
     int code;
 };
 
-// Functional mode found a layer output that differs from the golden model (exit 6).
-struct FunctionalMismatch {
-    std::string what;
-};
 
 void add_golden_command(CLI::App& app);
 void add_check_command(CLI::App& app);

@@ -29,9 +29,6 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     } catch (const lmsim::cli::CheckFailed& e) {
         return e.code;
-    } catch (const lmsim::cli::FunctionalMismatch& e) {
-        std::cerr << "lmsim: " << e.what << "\n";
-        return 6;
     } catch (const lmsim::InputError& e) {
         std::cerr << "lmsim: error: " << e.what() << "\n";
         return 2;

@@ -99,17 +99,6 @@ void prepare_output_directory(const std::string& dir, const std::vector<std::str
     if (!removed.empty()) std::cerr << fmt::format("lmsim: removed an earlier run's {} from {}\n", removed, dir);
 }
 
-void require_writable_file_path(const std::string& path, const std::string& option) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (fs::is_directory(path, ec))
-        throw InputError(fmt::format("{} {}: is a directory (expected a file name)", option, path));
-    fs::path parent = fs::path(path).parent_path();
-    if (parent.empty()) parent = ".";
-    if (!fs::is_directory(parent, ec))
-        throw InputError(fmt::format("{} {}: the directory {} does not exist", option, path, parent.string()));
-}
-
 long peak_rss_bytes() {
     std::ifstream f("/proc/self/status");
     std::string line;

@@ -158,7 +158,9 @@ void StreamChecker::on_push(int fifo, int layer, int64_t seq, const std::vector<
 
 void StreamChecker::end_token(const std::vector<std::vector<int32_t>>& per_layer) {
     const int layers = static_cast<int>(per_layer.size());
-    if (layers > 0) trace_for(layers - 1);
+    if (layers != g_.layers)
+        throw std::logic_error(fmt::format("stream check: the datapath reported {} layer outputs of {}", layers, g_.layers));
+    trace_for(layers - 1);
     for (int l = 0; l < layers; ++l) {
         const std::vector<int32_t>& got = per_layer[static_cast<std::size_t>(l)];
         const std::vector<int32_t>& want = residual_after_.at(static_cast<std::size_t>(l));
