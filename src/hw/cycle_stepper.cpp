@@ -170,6 +170,13 @@ private:
             if (i.fires())
                 for (int k = 0; k < i.a->count; ++k) fifos_[i.a->fifo].r.push_back(c);
     }
+    // Bit p: output p fires in the current iteration.
+    uint32_t fired_outputs() const {
+        uint32_t m = 0;
+        for (std::size_t p = 0; p < outs_.size(); ++p)
+            if (outs_[p].fires()) m |= uint32_t{1} << p;
+        return m;
+    }
     // Room at cycle w for the writes of an iteration whose fired outputs are `fired`.
     bool room(const std::vector<Access>& outs, uint32_t fired, Cycle w) const {
         for (std::size_t p = 0; p < outs.size(); ++p) {
@@ -194,9 +201,7 @@ private:
         const Phase& ph = p_.phases[phase_];
         const int k = p_.depth_cycles / ph.ii, off = p_.depth_cycles - k * ph.ii;
         if (!inputs_ready(c)) return false;
-        uint32_t mine = 0;
-        for (std::size_t p = 0; p < outs_.size(); ++p)
-            if (outs_[p].fires()) mine |= uint32_t{1} << p;
+        const uint32_t mine = fired_outputs();
         const bool due = pending_.size() + 1 > static_cast<std::size_t>(k);
         const uint32_t due_mask = !due ? 0 : pending_.empty() ? mine : pending_.front();
         if (due && !room(outs_, due_mask, c + off)) return false;
@@ -225,22 +230,9 @@ private:
         return any;
     }
 
-    bool outputs_free(Cycle c) const {
-        for (const Access& o : outs_) {
-            if (!o.fires()) continue;
-            const Fifo& f = fifos_[o.a->fifo];
-            for (int k = 0; k < o.a->count; ++k) {
-                const int64_t kr = f.written() + k - f.capacity;
-                if (kr >= 0 && (kr >= f.read() || f.r[kr] + 1 > c)) return false;
-            }
-        }
-        return true;
-    }
-    void write_outputs(Cycle c) {
-        for (const Access& o : outs_)
-            if (o.fires())
-                for (int k = 0; k < o.a->count; ++k) fifos_[o.a->fifo].w.push_back(c + p_.depth_cycles);
-    }
+    // The current iteration's outputs: room now, and written depth cycles on.
+    bool outputs_free(Cycle c) const { return room(outs_, fired_outputs(), c); }
+    void write_outputs(Cycle c) { write(outs_, fired_outputs(), c + p_.depth_cycles); }
     void started(Cycle c, int ii) {
         for (Access& a : ins_) a.pos = (a.pos + 1) % a.a->period;
         for (Access& a : outs_) a.pos = (a.pos + 1) % a.a->period;
