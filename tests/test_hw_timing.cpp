@@ -24,8 +24,9 @@ HardwareConfig vck190(const std::vector<std::string>& sets = {}) {
 
 // Runs the SystemC model and the cycle stepper on the same graph and compares every
 // invocation's start and end, every token's end and every FIFO's token count.
-void check_event_driven_equals_stepped(const std::string& model, const std::vector<std::string>& sets, int tokens) {
-    const HardwareConfig hw = vck190(sets);
+void check_event_driven_equals_stepped(const std::string& model, const std::vector<std::string>& sets, int tokens,
+                                       const std::string& config = "vck190") {
+    const HardwareConfig hw = load_hardware_config(find_config(config), sets);
     const ModelCard card = find_model_card(model);
     const DataflowGraph graph = build_lightmamba_graph(card, hw.design);
     SimulationOptions options;
@@ -176,6 +177,39 @@ TEST_CASE("event-driven model equals a cycle-by-cycle simulation: stream memory 
           "[hw][timing][equivalence]") {
     check_event_driven_equals_stepped(
         "mamba2-tiny", {"platform.memory.fidelity=stream", "design.state_residency=on_chip", "design.htu.enabled=true"}, 2);
+}
+
+// The template's widened designs: the same equality (both models read the same programs, so
+// this checks the runners' handling of k tokens per access and wide FIFO entries, not the
+// programs themselves; the functional tests check those).
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: SSM unit of 16 lanes", "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny", {"design.ssmu.lanes=16"}, 2);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: SSM unit of 32 lanes, HT_STATE at II 1",
+          "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny", {"design.ssmu.lanes=32", "design.ssmu.ht_state_ii=1"}, 1);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: MMU 32 x 16 on four masters, command memory",
+          "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny",
+                                      {"design.mmu.input_lanes=32", "design.mmu.output_lanes=16", "design.axi.masters=4",
+                                       "design.axi.width_bits=512", "platform.memory.fidelity=command"},
+                                      1);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: MMU 64 x 32 on sixteen masters",
+          "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny",
+                                      {"design.mmu.input_lanes=64", "design.mmu.output_lanes=32", "design.axi.masters=16",
+                                       "design.axi.width_bits=512"},
+                                      1);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: the U280 platform with a 32-lane SSM unit",
+          "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny", {"design.ssmu.lanes=32"}, 1, "u280");
 }
 
 TEST_CASE("stream memory port: row-state latencies and the released producer's loop pattern within 1 % of command level", "[hw][memory]") {

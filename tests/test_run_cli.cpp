@@ -127,9 +127,24 @@ TEST_CASE("lmsim run refuses what it cannot do with a clear message", "[cli][run
     CHECK(t.code == 2);
     Result m = run("run vck190 --model mamba2-nonexistent");
     CHECK(m.code == 2);
-    Result l = run("run vck190 --model mamba2-tiny --set design.ssmu.lanes=16");
+    Result l = run("run vck190 --model mamba2-tiny --set design.ssmu.lanes=24");
     CHECK(l.code == 2);
-    CHECK(l.output.find("ssmu.lanes") != std::string::npos);
+    CHECK(l.output.find("/design/ssmu/lanes") != std::string::npos);
+    // d_state 64 in 16 n per iteration: 4 iterations per tile, not more than HT_STATE's lock step.
+    Result h = run("run vck190 --model mamba2-tiny --set design.ssmu.lanes=128");
+    CHECK(h.code == 2);
+    CHECK(h.output.find("HT_STATE streams 4 iterations") != std::string::npos);
+    Result tile = run("run vck190 --model mamba2-tiny --set design.tiling.np=16");
+    CHECK(tile.code == 2);
+    CHECK(tile.output.find("/design/tiling") != std::string::npos);
+    Result ol = run("run vck190 --model mamba2-tiny --set design.mmu.output_lanes=12 --set design.mmu.input_lanes=16 "
+                    "--set design.axi.width_bits=384 --set design.axi.masters=2");
+    CHECK(ol.code == 2);
+    CHECK(ol.output.find("/design/mmu/output_lanes") != std::string::npos);
+    Result fm = run("run vck190 --model mamba2-tiny --functional --set design.mmu.input_lanes=24 --set design.mmu.output_lanes=8 "
+                    "--set design.axi.width_bits=384 --set design.axi.masters=2 --out " + fresh_dir("lmsim-run-fm"));
+    CHECK(fm.code == 2);
+    CHECK(fm.output.find("weight group") != std::string::npos);
 }
 
 TEST_CASE("released VCK190 design on mamba2-2.7b: within the floors, and (regression of the fitted NoC latency) at the board's rate at 425 MHz", "[cli][run][regression]") {

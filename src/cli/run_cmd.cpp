@@ -84,7 +84,7 @@ void run_simulation(const RunArgs& a) {
         spec.precision = parse_precision(hw.design.precision);
         spec.rotation = parse_rotation(a.rotation.empty() ? (hw.design.htu_enabled ? "offline+online" : "offline") : a.rotation);
         spec.reorder = hw.design.reorder;
-        hw::FunctionalDatapath::check_design(spec, hw.design);
+        hw::FunctionalDatapath::check_design(spec, hw.design, card);
     }
     const ResourceReport resources = estimate_resources(hw, card);
     hw::SimulationOptions options;

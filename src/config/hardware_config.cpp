@@ -56,6 +56,10 @@ ResourceVector PlatformConfig::total() const {
 
 namespace {
 
+// The widest SSM unit the template builds: 16 consecutive n per iteration [A] (two transpose
+// tiles; d_state is 128 in every Mamba2 size, 64 in the tiny test model).
+constexpr int kMaxSsmLanes = 128;
+
 std::string dir_of(const std::string& path) {
     auto slash = path.find_last_of('/');
     return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -219,7 +223,7 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
     c.mmu.multiplier = mmu.get_enum_or("multiplier", "lut", {"lut", "dsp_packed"});
     JsonObject ssmu = d.get_object("ssmu");
     ssmu.require_known_keys({"lanes", "ht_state_ii"});
-    c.ssmu_lanes = static_cast<int>(ssmu.get_int("lanes", 8, 1024));
+    c.ssmu_lanes = static_cast<int>(ssmu.get_int("lanes", 1, 1 << 20));
     c.ht_state_ii = static_cast<int>(ssmu.get_int_or("ht_state_ii", 2, 1, 16));
     if (d.has("htu")) {
         JsonObject htu = d.get_object("htu");
@@ -305,12 +309,23 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
     if (c.axi.width_bits > plat.memory.axi_port_width_bits)
         throw InputError(fmt::format("{}: {} bits is wider than the platform's {}-bit memory ports",
                                      axi.where("width_bits"), c.axi.width_bits, plat.memory.axi_port_width_bits));
+    if (c.mmu.output_lanes != 4 && c.mmu.output_lanes % 8 != 0)
+        throw InputError(fmt::format("{}: {}; expected 4 or a multiple of 8 (an output token carries whole groups of 8 "
+                                     "channels, or half of one)", mmu.where("output_lanes"), c.mmu.output_lanes));
     if (c.mmu.input_lanes % 8 != 0)
         throw InputError(fmt::format("{}: {} is not a multiple of 8 (activation groups of 8 feed the MMU)",
                                      mmu.where("input_lanes"), c.mmu.input_lanes));
-    if (c.ssmu_lanes % 8 != 0)
-        throw InputError(fmt::format("{}: {} is not a multiple of 8 (the SSM streams groups of 8)",
+    // The SSM unit's widths (docs/configuration.md "SSM unit"): 8 (released) to 128 elements per
+    // iteration, a power of two, so that an iteration's lanes / 8 consecutive n tile the 8 x 8
+    // transpose tile (or whole tiles of it).
+    if (c.ssmu_lanes < 8 || c.ssmu_lanes > kMaxSsmLanes || (c.ssmu_lanes & (c.ssmu_lanes - 1)))
+        throw InputError(fmt::format("{}: {} lanes; expected 8, 16, 32, 64 or 128 (a power of two: an SSM iteration "
+                                     "moves lanes / 8 groups of 8 p-values at consecutive n)",
                                      ssmu.where("lanes"), c.ssmu_lanes));
+    if (c.tile_np != 8 || c.tile_pp != 8)
+        throw InputError(fmt::format("{}: {} x {}; the transpose tile is one quantization group along n by one along p "
+                                     "(8 x 8), fixed by the number format; widen the SSM unit with design.ssmu.lanes",
+                                     d.where("tiling"), c.tile_np, c.tile_pp));
     if (c.htu_enabled && c.htu_butterfly_lanes & (c.htu_butterfly_lanes - 1))
         throw InputError(fmt::format("{}: butterfly lanes must be a power of two", d.where("htu")));
     return c;

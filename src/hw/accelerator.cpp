@@ -209,6 +209,7 @@ SimulationResult Accelerator::run() {
         b.isolated_latency_cycles = run.program().isolated_latency_cycles(1, graph_.layers);
         b.depth_cycles = run.program().depth_cycles;
         b.overhead_cycles = run.program().overhead_cycles;
+        b.timing_extrapolated = run.program().timing_extrapolated;
         b.idle_cycles = r.total_cycles - b.counters.busy_cycles - b.counters.stall_in_cycles - b.counters.stall_out_cycles;
         if (b.name == "RESIDUAL") r.layer_end_cycles = b.counters.invocation_end;
         r.blocks.push_back(std::move(b));

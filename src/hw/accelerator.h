@@ -45,6 +45,7 @@ struct BlockReport {
     int64_t hls_latency_cycles = 0, isolated_latency_cycles = 0;
     int depth_cycles = 0, overhead_cycles = 0;
     int64_t idle_cycles = 0;  // within the simulated span
+    std::string timing_extrapolated;  // BlockProgram::timing_extrapolated
 };
 
 struct FifoReport {

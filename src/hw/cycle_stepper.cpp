@@ -133,7 +133,7 @@ private:
                 if (ph.kind != PhaseKind::Loop) make_bursts(ph);
                 if (ph.kind == PhaseKind::MemRead) routed_base_ = static_cast<int64_t>(routed_.size());
             }
-            if (iter_ < ph.trips) return true;
+            if (iter_ < ph.trips || owed_) return true;
             // A stall pipeline's iterations still to write drain on their own, one slot per II.
             if (p_.style == PipelineStyle::Stall && ph.kind == PhaseKind::Loop && !pending_.empty()) {
                 const int k = p_.depth_cycles / ph.ii;
@@ -194,36 +194,53 @@ private:
             if (fired >> p & 1)
                 for (int k = 0; k < outs[p].a->count; ++k) fifos_[outs[p].a->fifo].w.push_back(w);
     }
-    // A stall pipeline moves in lock step: at cycle c it starts an iteration (inputs there) and
-    // the iteration K = depth / II slots older writes at c + depth % II (room there), or neither.
+    // A stall pipeline moves in lock step, its port conditions checked in the cycle each acts:
+    // a slot reads iteration i's inputs at cycle c (when there), and the iteration K = depth /
+    // II slots older writes at c + depth % II or, while its output has no room, later; the
+    // whole pipeline waits for that write (the slot's time is the write's minus depth % II).
     bool stall_loop(Cycle c) {
-        if (c < next_lower_) return false;
         const Phase& ph = p_.phases[phase_];
         const int k = p_.depth_cycles / ph.ii, off = p_.depth_cycles - k * ph.ii;
-        if (!inputs_ready(c)) return false;
+        if (owed_) {
+            if (c < owed_read_ + off || !room(outs_, pending_.front(), c)) return false;
+            write(outs_, pending_.front(), c);
+            pending_.pop_front();
+            owed_ = false;
+            tail_end_ = std::max(tail_end_, c + ph.ii);
+            slot_time(c - off, ph.ii);
+            return true;
+        }
+        if (c < next_lower_ || !inputs_ready(c)) return false;
         const uint32_t mine = fired_outputs();
-        const bool due = pending_.size() + 1 > static_cast<std::size_t>(k);
-        const uint32_t due_mask = !due ? 0 : pending_.empty() ? mine : pending_.front();
-        if (due && !room(outs_, due_mask, c + off)) return false;
         take_inputs(c);
         pending_.push_back(mine);
-        if (due) {
-            write(outs_, due_mask, c + off);
-            pending_.pop_front();
-            tail_end_ = std::max(tail_end_, c + off + ph.ii);
+        for (Access& a : ins_) a.pos = (a.pos + 1) % a.a->period;
+        for (Access& a : outs_) a.pos = (a.pos + 1) % a.a->period;
+        ++iter_;
+        ++counters_.iterations;
+        if (pending_.size() > static_cast<std::size_t>(k)) {
+            owed_ = true;
+            owed_read_ = c;
+            stall_loop(c);  // the write, if it can happen this cycle (depth % II = 0)
+        } else {
+            slot_time(c, ph.ii);
         }
-        started(c, ph.ii);
         return true;
+    }
+    void slot_time(Cycle t, int ii) {
+        prev_start_ = t;
+        prev_ii_ = ii;
+        next_lower_ = t + ii;
     }
     // The drain slots of stall pipelines' finished loops, each at its own pace.
     bool drain(Cycle c) {
         bool any = false;
         for (Drain& d : drain_) {
-            if (d.masks.empty() || c < d.lower || !room(d.outs, d.masks.front(), c + d.off)) continue;
-            write(d.outs, d.masks.front(), c + d.off);
+            if (d.masks.empty() || c < d.lower + d.off || !room(d.outs, d.masks.front(), c)) continue;
+            write(d.outs, d.masks.front(), c);
             d.masks.pop_front();
-            tail_end_ = std::max(tail_end_, c + d.off + d.ii);
-            d.lower = c + d.ii;
+            tail_end_ = std::max(tail_end_, c + d.ii);
+            d.lower = c - d.off + d.ii;
             any = true;
         }
         while (!drain_.empty() && drain_.front().masks.empty()) drain_.pop_front();
@@ -310,6 +327,8 @@ private:
     std::vector<Access> ins_, outs_;
     // Stall pipelines: fired outputs of the iterations yet to write (current loop, finished loops).
     std::deque<uint32_t> pending_;
+    bool owed_ = false;    // the front of pending_ is due: its slot read at owed_read_
+    Cycle owed_read_ = 0;
     struct Drain {
         std::vector<Access> outs;
         int ii, off;

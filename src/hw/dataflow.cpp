@@ -340,9 +340,11 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
         if (!output_bound(due_mask, &room, blocked)) return Status::BlockedOnOutput;
         if (room != kNever) out_bound = room - stall_off_;
     }
+    // The slot reads its inputs as soon as they are there; a write without room holds the
+    // pipeline, so the slot's time (and the next slot's) follows the write.
     const Cycle t = std::max({lower, in_bound, out_bound});
     if (starts) {
-        pop_inputs(t);
+        pop_inputs(std::max(lower, in_bound));
         stall_pending_.push_back(mine);
     }
     if (due) {

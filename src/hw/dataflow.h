@@ -78,6 +78,10 @@ struct BlockProgram {
     int64_t hls_latency_cycles = 0;  // per invocation, from the HLS report (0: none published)
     std::string source;       // where the loop structure and latency come from
     bool is_memory_master = false;   // the weight producer (M_AXI_STATIC)
+    // Why this block's II, depth or overhead are carried over from the released design to a
+    // configuration they were not published for (empty: published as used). docs/validation.md
+    // "Timing of a widened block".
+    std::string timing_extrapolated;
     // Cycles of one invocation in isolation (inputs always ready, outputs never full):
     // overhead + sum(trips x II) + depth, over the phases that apply to a middle layer.
     int64_t isolated_latency_cycles(int layer, int layers) const;
@@ -88,6 +92,9 @@ struct FifoSpec {
     int depth = 8;
     std::string producer, consumer;  // block names
     int port_slack = 0;  // tokens held by the AXI-Stream register slices at the two ports
+    // Tokens per FIFO entry: 1, or the tokens a widened SSM unit moves per iteration (the queue
+    // and its register slices are that many tokens wide; depth and slack count entries).
+    int entry_tokens = 1;
     // Filled in by the graph builder once the blocks' timing is known (lightmamba_graph.cpp):
     // capacity = depth + port_slack + (a free-running producer's pipeline depth); latency = the
     // cycles from a token's write to the first cycle it can be read (queue + register slices).

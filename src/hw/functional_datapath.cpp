@@ -96,7 +96,7 @@ struct FunctionalDatapath::Impl {
         const ModelCard& c = m.card;
         D = c.d_model, Di = c.d_inner(), N = c.d_state, H = c.nheads(), P = c.headdim, CD = c.conv_dim();
         abits = m.spec.gemm_bits();
-        FunctionalDatapath::check_design(m.spec, d);
+        FunctionalDatapath::check_design(m.spec, d, m.card);
         q.resize(g.fifos.size());
         for (int k = 0; k < sh.bc_tiles + sh.d_inner_tiles; ++k)
             conv_channel.push_back(d.reorder ? (k < sh.bc_tiles ? Di + 8 * k : 8 * (k - sh.bc_tiles)) : 8 * k);
@@ -134,22 +134,23 @@ struct FunctionalDatapath::Impl {
         }
     }
 
-    // A GEMM weight beat: the 8 x 8 tile of stored rows 8o.. and columns 8i.., with the 8 rows'
-    // (s1, s2) for the 128-column group of the tile.
+    // A GEMM weight beat (all masters' beats together): the output_lanes x input_lanes tile of
+    // stored rows ol*o.. and columns il*i.., with the rows' (s1, s2) for the 128-column weight
+    // group the tile lies in.
     Token weight_tile(int layer, int64_t j) const {
         const bool in = j < sh.in_proj_iterations;
         const PackedWeights& w = in ? L(layer).in_proj : L(layer).out_proj;
         const int64_t jj = in ? j : j - sh.in_proj_iterations;
         const int64_t inputs = in ? sh.in_proj_input_tokens : sh.out_proj_input_tokens;
-        const int rows = d.mmu.output_lanes;
+        const int rows = d.mmu.output_lanes, cols = d.mmu.input_lanes;
         const int o = static_cast<int>(jj / inputs), i = static_cast<int>(jj % inputs);
         Token t;
-        t.v.resize(static_cast<std::size_t>(rows) * 8);
+        t.v.resize(static_cast<std::size_t>(rows) * cols);
         t.s.resize(2 * static_cast<std::size_t>(rows));
-        const int grp = 8 * i / kWeightGroup;
+        const int grp = cols * i / kWeightGroup;
         for (int r = 0; r < rows; ++r) {
             const int row = rows * o + r;
-            for (int c = 0; c < 8; ++c) t.v[r * 8 + c] = row < w.rows ? w.value(row, 8 * i + c) : 0;
+            for (int c = 0; c < cols; ++c) t.v[r * cols + c] = row < w.rows ? w.value(row, cols * i + c) : 0;
             const std::size_t si = static_cast<std::size_t>(row) * w.groups() + grp;
             t.s[r] = row < w.rows ? w.s1[si] : 0;
             t.s[rows + r] = row < w.rows ? w.s2[si] : 0;
@@ -184,6 +185,7 @@ struct FunctionalDatapath::Impl {
         if (name == "YZ") return yz();
         if (name == "RMSNORM_QUANT_2") return rmsnorm(true);
         if (name == "HTU") return htu();
+        if (name == "GEMM_DEMUX" && d.mmu.output_lanes > kTokenLanes) return wide_demux();
         // GEMM_DEMUX, SILU_MUX, SILU_DEMUX: routing only.
         // (A tile made of several narrower MMU outputs is their concatenation.)
         return [](Exec&, const Phase&, Io& io) {
@@ -198,22 +200,53 @@ struct FunctionalDatapath::Impl {
         };
     }
 
+    // The producer's beats carry all masters' data: a stream phase moves `count` 32-byte tokens
+    // per beat (the masters in lock step), a "_tail" phase the rest of its stream.
+    // GEMM_DEMUX behind an MMU wider than one tile: a GEMM token carries output_lanes / 8 tiles,
+    // routed one per iteration.
+    Kernel wide_demux() {
+        auto last = std::make_shared<Token>();
+        return [this, last](Exec&, const Phase&, Io& io) {
+            const int tiles = d.mmu.output_lanes / kTokenLanes;
+            if (!io.in[0].empty()) *last = io.in[0][0];
+            const int64_t slice = io.in_iter % tiles;
+            Token t;
+            t.v.assign(last->v.begin() + kTokenLanes * slice, last->v.begin() + kTokenLanes * (slice + 1));
+            for (std::size_t a = 0; a < io.out.size(); ++a)
+                if (io.out_fired[a]) io.out[a].push_back(t);
+        };
+    }
+
     Kernel producer() {
         auto weight_beat = std::make_shared<int64_t>(0);
-        return [this, weight_beat](Exec& e, const Phase& ph, Io& io) {
+        auto token = std::make_shared<int64_t>(0);  // next token of the phase's stream
+        auto last = std::make_shared<std::string>();
+        return [this, weight_beat, token, last](Exec& e, const Phase& ph, Io& io) {
             LayerMemory& mem = memory[e.layer];
-            const int64_t k = e.iter;
-            if (ph.name == "read_x") io.out[0].push_back(x_in[k]);
-            else if (ph.name == "read_conv_state") io.out[0].push_back(mem.conv_state[k]);
-            else if (ph.name == "read_conv_weights") io.out[0].push_back(mem.conv_weights[k]);
-            else if (ph.name == "read_ssm_state") io.out[0].push_back(mem.h[k]);
-            else if (ph.name == "read_weights") {
-                if (k == 0) *weight_beat = 0;
+            if (e.iter == 0) {
+                const bool tail = ph.name.size() > 5 && ph.name.compare(ph.name.size() - 5, 5, "_tail") == 0;
+                if (!(tail && *last == ph.name.substr(0, ph.name.size() - 5))) *token = 0;
+                *last = ph.name;
+            }
+            const std::string name = ph.name.substr(0, ph.name.rfind("_tail") == std::string::npos ? ph.name.size() : ph.name.rfind("_tail"));
+            if (name == "read_weights") {
+                if (e.iter == 0) *weight_beat = 0;
                 if (io.out_fired[0]) io.out[0].push_back(Token{});  // scale beat (its data rides on the weight beats)
                 if (io.out_fired[1]) io.out[1].push_back(weight_tile(e.layer, (*weight_beat)++));
-            } else if (ph.name == "write_conv_state") mem.conv_state[k] = io.in[0][0];
-            else if (ph.name == "write_ssm_state") mem.h[k] = io.in[0][0];
-            else if (ph.name == "write_y") y_out[k] = io.in[0][0];
+                return;
+            }
+            const bool read = ph.kind == PhaseKind::MemRead;
+            const int count = read ? ph.writes[0].count : ph.reads[0].count;
+            for (int j = 0; j < count; ++j) {
+                const int64_t k = (*token)++;
+                if (name == "read_x") io.out[0].push_back(x_in[k]);
+                else if (name == "read_conv_state") io.out[0].push_back(mem.conv_state[k]);
+                else if (name == "read_conv_weights") io.out[0].push_back(mem.conv_weights[k]);
+                else if (name == "read_ssm_state") io.out[0].push_back(mem.h[k]);
+                else if (name == "write_conv_state") mem.conv_state[k] = io.in[0][j];
+                else if (name == "write_ssm_state") mem.h[k] = io.in[0][j];
+                else if (name == "write_y") y_out[k] = io.in[0][j];
+            }
         };
     }
 
@@ -279,6 +312,8 @@ struct FunctionalDatapath::Impl {
         };
     }
 
+    // GEMM_BUFFER: holds the input vector's 8-lane tiles; a replayed token is the MMU's
+    // input_lanes / 8 consecutive tiles (values, then one exponent per tile).
     Kernel gemm_mux() {
         auto buf = std::make_shared<std::vector<Token>>();
         return [this, buf](Exec& e, const Phase& ph, Io& io) {
@@ -286,14 +321,22 @@ struct FunctionalDatapath::Impl {
                 if (e.iter == 0) buf->clear();
                 buf->push_back(io.in[0][0]);
             } else {
-                io.out[0].push_back((*buf)[e.iter % static_cast<int64_t>(buf->size())]);
+                const int64_t tiles = d.mmu.input_lanes / kTokenLanes;
+                const int64_t inputs = static_cast<int64_t>(buf->size()) / tiles;
+                const int64_t first = (e.iter % inputs) * tiles;
+                Token t;
+                for (int64_t k = first; k < first + tiles; ++k) {
+                    t.v.insert(t.v.end(), (*buf)[k].v.begin(), (*buf)[k].v.end());
+                    t.s.insert(t.s.end(), (*buf)[k].s.begin(), (*buf)[k].s.end());
+                }
+                io.out[0].push_back(std::move(t));
             }
         };
     }
 
     Kernel gemm() {
-        auto acc = std::make_shared<std::vector<int64_t>>(8, 0);
-        auto dot = std::make_shared<std::vector<int64_t>>(8, 0);
+        auto acc = std::make_shared<std::vector<int64_t>>(d.mmu.output_lanes, 0);
+        auto dot = std::make_shared<std::vector<int64_t>>(d.mmu.output_lanes, 0);
         return [this, acc, dot](Exec&, const Phase& ph, Io& io) {
             const bool in = ph.name == "in_proj";
             const int64_t inputs = in ? sh.in_proj_input_tokens : sh.out_proj_input_tokens;
@@ -302,15 +345,15 @@ struct FunctionalDatapath::Impl {
             const int64_t i = io.in_iter % inputs;
             const char* what = in ? "in_proj accumulator" : "out_proj accumulator";
             const int acc_bits = m.spec.gemm_acc_bits();
-            const int rows = d.mmu.output_lanes;
+            const int rows = d.mmu.output_lanes, cols = d.mmu.input_lanes;
             if (i == 0) std::fill(acc->begin(), acc->end(), 0), std::fill(dot->begin(), dot->end(), 0);
             for (int r = 0; r < rows; ++r) {
                 int64_t s = 0;
-                for (int c = 0; c < 8; ++c) s += w.v[r * 8 + c] * shl(x.v[c], x.s[0]);
+                for (int c = 0; c < cols; ++c) s += w.v[r * cols + c] * shl(x.v[c], x.s[c / kQuantGroup]);
                 (*dot)[r] += s;
             }
             // End of a 128-input weight group: scale by (2^s1 + 2^s2) and accumulate.
-            if ((i + 1) % (kWeightGroup / 8) == 0 || i == inputs - 1)
+            if ((i + 1) % (kWeightGroup / cols) == 0 || i == inputs - 1)
                 for (int r = 0; r < rows; ++r) {
                     (*acc)[r] += (*dot)[r] * ((int64_t{1} << w.s[r]) + (int64_t{1} << w.s[rows + r]));
                     if (abs64((*acc)[r]) > max_signed(acc_bits)) throw_range(what, (*acc)[r], acc_bits);
@@ -446,6 +489,7 @@ struct FunctionalDatapath::Impl {
         };
     }
 
+    // B_BUFFER / C_BUFFER: the replay moves `count` tokens per iteration (a widened SSM unit).
     Kernel replay_buffer() {
         auto buf = std::make_shared<std::vector<Token>>();
         return [buf](Exec& e, const Phase& ph, Io& io) {
@@ -453,7 +497,9 @@ struct FunctionalDatapath::Impl {
                 if (e.iter == 0) buf->clear();
                 buf->push_back(io.in[0][0]);
             } else {
-                io.out[0].push_back((*buf)[e.iter % static_cast<int64_t>(buf->size())]);
+                const int64_t count = ph.writes[0].count;
+                for (int64_t j = 0; j < count; ++j)
+                    io.out[0].push_back((*buf)[(e.iter * count + j) % static_cast<int64_t>(buf->size())]);
             }
         };
     }
@@ -462,15 +508,18 @@ struct FunctionalDatapath::Impl {
         auto dt = std::make_shared<Token>();
         auto b = std::make_shared<Token>();
         return [this, dt, b](Exec& e, const Phase&, Io& io) {
-            const int n = static_cast<int>(e.iter % N);
             if (!io.in[0].empty()) *dt = io.in[0][0];
-            if (!io.in[1].empty()) *b = io.in[1][0];
-            int64_t v[8];
-            for (int i = 0; i < 8; ++i) {
-                v[i] = shl(dt->v[i] * b->v[n % 8], dt->s[0] + b->s[0]);
-                check_range(v[i], kProductBits, "dt*B");
+            std::size_t next_b = 0;
+            for (int j = 0; j < sh.ssm_tokens_per_iteration; ++j) {
+                const int n = static_cast<int>((e.iter * sh.ssm_tokens_per_iteration + j) % N);
+                if (n % kTokenLanes == 0 && next_b < io.in[1].size()) *b = io.in[1][next_b++];
+                int64_t v[kTokenLanes];
+                for (int i = 0; i < kTokenLanes; ++i) {
+                    v[i] = shl(dt->v[i] * b->v[n % kTokenLanes], dt->s[0] + b->s[0]);
+                    check_range(v[i], kProductBits, "dt*B");
+                }
+                io.out[0].push_back(quantized(v, 8, "dB"));
             }
-            io.out[0].push_back(quantized(v, 8, "dB"));
         };
     }
 
@@ -493,53 +542,60 @@ struct FunctionalDatapath::Impl {
         auto cache = std::make_shared<std::vector<Token>>(N);
         auto u = std::make_shared<Token>();
         return [this, cache, u](Exec& e, const Phase&, Io& io) {
-            const SsmPos p = ssm_pos(e.iter);
-            if (!io.in[0].empty()) (*cache)[p.n] = io.in[0][0];
             if (!io.in[1].empty()) *u = io.in[1][0];
-            const Token& db = (*cache)[p.n];
-            Token t;
-            for (int i = 0; i < 8; ++i) {
-                int64_t q2 = shl(db.v[p.head] * u->v[i], db.s[0] + u->s[0]);
-                check_range(q2, kDbuProductBits, "dB*x");
-                t.v.push_back(q2 >> kDbuShift);
+            for (int j = 0; j < sh.ssm_tokens_per_iteration; ++j) {
+                const SsmPos p = ssm_pos(e.iter * sh.ssm_tokens_per_iteration + j);
+                if (!io.in[0].empty()) (*cache)[p.n] = io.in[0][j];
+                const Token& db = (*cache)[p.n];
+                Token t;
+                for (int i = 0; i < kTokenLanes; ++i) {
+                    int64_t q2 = shl(db.v[p.head] * u->v[i], db.s[0] + u->s[0]);
+                    check_range(q2, kDbuProductBits, "dB*x");
+                    t.v.push_back(q2 >> kDbuShift);
+                }
+                io.out[0].push_back(t);
             }
-            io.out[0].push_back(t);
         };
     }
 
     Kernel dah() {
         auto da = std::make_shared<Token>();
         return [this, da](Exec& e, const Phase&, Io& io) {
-            const SsmPos p = ssm_pos(e.iter);
             if (!io.in[0].empty()) *da = io.in[0][0];
-            const Token& h = io.in[1][0];
-            Token t;
-            for (int i = 0; i < 8; ++i) {
-                int64_t q1 = shl(da->v[p.head] * h.v[i], da->s[0] + h.s[0]);
-                check_range(q1, kProductBits, "dA*h");
-                t.v.push_back(q1 >> kDahShift);
+            for (int j = 0; j < sh.ssm_tokens_per_iteration; ++j) {
+                const SsmPos p = ssm_pos(e.iter * sh.ssm_tokens_per_iteration + j);
+                const Token& h = io.in[1][j];
+                Token t;
+                for (int i = 0; i < kTokenLanes; ++i) {
+                    int64_t q1 = shl(da->v[p.head] * h.v[i], da->s[0] + h.s[0]);
+                    check_range(q1, kProductBits, "dA*h");
+                    t.v.push_back(q1 >> kDahShift);
+                }
+                io.out[0].push_back(t);
             }
-            io.out[0].push_back(t);
         };
     }
 
     Kernel ht_add_quant() {
         auto tile = std::make_shared<std::vector<int64_t>>(64);
         return [this, tile](Exec& e, const Phase&, Io& io) {
-            const SsmPos p = ssm_pos(e.iter);
-            int64_t h[8];
-            for (int i = 0; i < 8; ++i) {
-                h[i] = io.in[0][0].v[i] + io.in[1][0].v[i];
-                check_range(h[i], kActivationBits, "h = dA*h + dB*x");
-                (*tile)[(p.n % 8) * 8 + i] = h[i];
-            }
-            io.out[0].push_back(quantized(h, 8, "h (layout 1)"));
-            if (io.out_fired[1])
-                for (int ch = 0; ch < 8; ++ch) {
-                    int64_t col[8];
-                    for (int k = 0; k < 8; ++k) col[k] = (*tile)[k * 8 + ch];
-                    io.out[1].push_back(quantized(col, 8, "h (layout 2)"));
+            for (int j = 0; j < sh.ssm_tokens_per_iteration; ++j) {
+                const SsmPos p = ssm_pos(e.iter * sh.ssm_tokens_per_iteration + j);
+                int64_t h[kTokenLanes];
+                for (int i = 0; i < kTokenLanes; ++i) {
+                    h[i] = io.in[0][j].v[i] + io.in[1][j].v[i];
+                    check_range(h[i], kActivationBits, "h = dA*h + dB*x");
+                    (*tile)[(p.n % kTransposeTile) * kTokenLanes + i] = h[i];
                 }
+                io.out[0].push_back(quantized(h, 8, "h (layout 1)"));
+                // The tile's last n: its 8 columns (channels), each along n.
+                if (p.n % kTransposeTile == kTransposeTile - 1 && io.out_fired[1])
+                    for (int ch = 0; ch < kTokenLanes; ++ch) {
+                        int64_t col[kTransposeTile];
+                        for (int k = 0; k < kTransposeTile; ++k) col[k] = (*tile)[k * kTokenLanes + ch];
+                        io.out[1].push_back(quantized(col, 8, "h (layout 2)"));
+                    }
+            }
         };
     }
 
@@ -549,39 +605,49 @@ struct FunctionalDatapath::Impl {
             std::vector<int> hs;
         };
         auto st = std::make_shared<S>();
-        return [this, st](Exec& e, const Phase& ph, Io& io) {
+        auto beat = std::make_shared<int64_t>(0);  // next state beat of the load or store
+        return [this, st, beat](Exec& e, const Phase& ph, Io& io) {
             const int64_t data = int64_t{N} * Di / 32;
-            const int64_t k = e.iter;
-            if (ph.name == "load" || ph.name == "store") {
-                if (ph.name == "load" && k == 0) {
+            const bool load = ph.name == "load" || ph.name == "load_tail";
+            if (load || ph.name == "store" || ph.name == "store_tail") {
+                if ((ph.name == "load" || ph.name == "store") && e.iter == 0) *beat = 0;
+                if (load && *beat == 0) {
                     st->hq.assign(static_cast<std::size_t>(N) * Di, 0);
                     st->hs.assign(static_cast<std::size_t>(N) * Di / 8, 0);
                 }
-                const bool load = ph.name == "load";
-                Token t;
-                if (k < data) {
-                    if (load) std::copy(io.in[0][0].v.begin(), io.in[0][0].v.end(), st->hq.begin() + 32 * k);
-                    else t.v.assign(st->hq.begin() + 32 * k, st->hq.begin() + 32 * k + 32);
-                } else {
-                    const int64_t off = 64 * (k - data);
-                    if (load) std::copy(io.in[0][0].s.begin(), io.in[0][0].s.end(), st->hs.begin() + off);
-                    else t.s.assign(st->hs.begin() + off, st->hs.begin() + off + 64);
+                const int count = load ? ph.reads[0].count : ph.writes[0].count;
+                for (int j = 0; j < count; ++j) {
+                    const int64_t k = (*beat)++;
+                    Token t;
+                    if (k < data) {
+                        if (load) std::copy(io.in[0][j].v.begin(), io.in[0][j].v.end(), st->hq.begin() + 32 * k);
+                        else t.v.assign(st->hq.begin() + 32 * k, st->hq.begin() + 32 * k + 32);
+                    } else {
+                        const int64_t off = 64 * (k - data);
+                        if (load) std::copy(io.in[0][j].s.begin(), io.in[0][j].s.end(), st->hs.begin() + off);
+                        else t.s.assign(st->hs.begin() + off, st->hs.begin() + off + 64);
+                    }
+                    if (!load) io.out[0].push_back(t);
                 }
-                if (!load) io.out[0].push_back(t);
                 return;
             }
-            // exchange: per channel tile, 128 h(t-1) vectors out, then 128 h(t) back.
-            const int64_t ct = k / (2 * N), r = (k / N) % 2, n = k % N;
-            const std::size_t base = static_cast<std::size_t>(n) * Di + 8 * ct;
-            const std::size_t si = static_cast<std::size_t>(n) * (Di / 8) + ct;
-            if (r == 0) {
-                Token t;
-                t.v.assign(st->hq.begin() + base, st->hq.begin() + base + 8);
-                t.s = {st->hs[si]};
-                io.out[0].push_back(t);
-            } else {
-                std::copy(io.in[0][0].v.begin(), io.in[0][0].v.end(), st->hq.begin() + base);
-                st->hs[si] = io.in[0][0].s[0];
+            // exchange: per channel tile, N h(t-1) vectors out, then N h(t) back, k per iteration.
+            const int kk = sh.ssm_tokens_per_iteration;
+            const int64_t tile_iters = N / kk, it = e.iter;
+            const int64_t ct = it / (2 * tile_iters), r = (it / tile_iters) % 2;
+            for (int j = 0; j < kk; ++j) {
+                const int64_t n = (it % tile_iters) * kk + j;
+                const std::size_t base = static_cast<std::size_t>(n) * Di + kTokenLanes * ct;
+                const std::size_t si = static_cast<std::size_t>(n) * (Di / kQuantGroup) + ct;
+                if (r == 0) {
+                    Token t;
+                    t.v.assign(st->hq.begin() + base, st->hq.begin() + base + kTokenLanes);
+                    t.s = {st->hs[si]};
+                    io.out[0].push_back(t);
+                } else {
+                    std::copy(io.in[0][j].v.begin(), io.in[0][j].v.end(), st->hq.begin() + base);
+                    st->hs[si] = io.in[0][j].s[0];
+                }
             }
         };
     }
@@ -602,15 +668,19 @@ struct FunctionalDatapath::Impl {
         auto acc = std::make_shared<std::vector<int64_t>>(8, 0);
         auto c = std::make_shared<Token>();
         return [this, acc, c](Exec& e, const Phase&, Io& io) {
-            const int64_t il = e.iter % N;
-            const int ch = static_cast<int>(il % 8);
-            if (il == 0) std::fill(acc->begin(), acc->end(), 0);
-            if (!io.in[1].empty()) *c = io.in[1][0];
-            const Token& h2 = io.in[0][0];
-            int64_t accg = 0;
-            for (int k = 0; k < 8; ++k) accg += h2.v[k] * c->v[k];
-            (*acc)[ch] += shl(accg, h2.s[0] + c->s[0]);
-            check_range((*acc)[ch], kHtcAccBits, "h*C accumulator");
+            // k transposed-h tokens per iteration; a C token opens every 8 of them.
+            std::size_t next_c = 0;
+            for (int j = 0; j < sh.ssm_tokens_per_iteration; ++j) {
+                const int64_t il = (e.iter * sh.ssm_tokens_per_iteration + j) % N;
+                const int ch = static_cast<int>(il % kTokenLanes);
+                if (il == 0) std::fill(acc->begin(), acc->end(), 0);
+                if (ch == 0 && next_c < io.in[1].size()) *c = io.in[1][next_c++];
+                const Token& h2 = io.in[0][j];
+                int64_t accg = 0;
+                for (int k = 0; k < kTransposeTile; ++k) accg += h2.v[k] * c->v[k];
+                (*acc)[ch] += shl(accg, h2.s[0] + c->s[0]);
+                check_range((*acc)[ch], kHtcAccBits, "h*C accumulator");
+            }
             if (io.out_fired[0]) {
                 const Token& xd = io.in[2][0];
                 int64_t y[8];
@@ -780,12 +850,16 @@ struct FunctionalDatapath::Impl {
     }
 };
 
-void FunctionalDatapath::check_design(const QuantSpec& spec, const DesignConfig& d) {
-    const bool w4 = spec.precision == Precision::W4A4;
-    if (d.mmu.input_lanes != 8 || d.mmu.output_lanes != (w4 ? 8 : 4) || d.axi.masters != 1)
-        throw InputError(fmt::format("--functional: with data, lmsim models one AXI master and an MMU of 8 inputs x {} "
-                                     "outputs for {} (one 256-bit weight beat per tile)",
-                                     w4 ? 8 : 4, w4 ? "W4A4" : "W8A8"));
+void FunctionalDatapath::check_design(const QuantSpec& spec, const DesignConfig& d, const ModelCard& card) {
+    // An MMU input token spans whole activation groups and lies in one 128-column weight group.
+    if (kWeightGroup % d.mmu.input_lanes != 0)
+        throw InputError(fmt::format("--functional: design.mmu.input_lanes {} must divide the weight group of {} columns "
+                                     "(8, 16, 32, 64 or 128), so that one input token has one weight scale per row",
+                                     d.mmu.input_lanes, kWeightGroup));
+    if (card.d_model % d.mmu.input_lanes != 0 || card.d_inner() % d.mmu.input_lanes != 0)
+        throw InputError(fmt::format("--functional: design.mmu.input_lanes {} does not divide {}'s d_model {} and d_inner {} "
+                                     "(the functional MMU has no padded input token)",
+                                     d.mmu.input_lanes, card.name, card.d_model, card.d_inner()));
     if (spec.precision != (d.precision == "w8a8" ? Precision::W8A8 : Precision::W4A4))
         throw InputError("--functional: the quantized model's precision differs from design.precision");
     if (spec.reorder != d.reorder)

@@ -31,7 +31,7 @@ public:
     // Hadamard vs HTU, W8A8, MMU shape). `model` must outlive the datapath; the graph is copied.
     FunctionalDatapath(const DataflowGraph& graph, const QuantizedModel& model, const DesignConfig& design);
     // The same checks, before anything is quantized or simulated.
-    static void check_design(const QuantSpec& spec, const DesignConfig& design);
+    static void check_design(const QuantSpec& spec, const DesignConfig& design, const ModelCard& card);
     ~FunctionalDatapath();
 
     // One decode step: the embedded token (Q.10) in, the residual after the last layer out;

@@ -12,7 +12,7 @@ namespace lmsim::hw {
 namespace {
 
 // Tile width of every stream between blocks: CP = NP = G = 8 lanes [C] (HT_STATE.cpp, common.h).
-constexpr int kTileLanes = 8;
+constexpr int kTileLanes = kTokenLanes;
 // One AXI beat of the released design: 256 bits [C] (DW_MAXI = CP * CP * 4).
 constexpr int kBeatBytes = 32;
 // Scale beats of the weight stream: 3 per 256 weight beats [C] (M_AXI_STATIC: 2,453 loops of
@@ -125,6 +125,15 @@ const BlockRtl& rtl_of(const std::string& block) {
 // for a block without a published one).
 constexpr int kDefaultDepth = 2;
 constexpr int kProducerDepthCycles = 1;
+// The SSM unit's blocks: the ones whose programs follow design.ssmu.lanes.
+bool ssm_unit_block(const std::string& block) {
+    static const std::vector<std::string> names = {"B_BUFFER", "C_BUFFER", "DTB_QUANT", "DBU",
+                                                   "HT_STATE", "DAH", "HT_ADD_QUANT", "HTC_QUANT"};
+    return std::find(names.begin(), names.end(), block) != names.end();
+}
+// One adder-tree stage of a widened MMU [A]: a doubling of the input lanes adds one level of
+// 2-input adders, registered once.
+constexpr int kAdderStageCycles = 1;
 int known_depth(const std::string& block) {
     if (block == "WEIGHT_PRODUCER") return kProducerDepthCycles;
     return rtl_of(block).rtl_depth_cycles;
@@ -155,10 +164,10 @@ LayerShape layer_shape(const ModelCard& m, const DesignConfig& d) {
     require(m.nheads() % kTileLanes == 0, fmt::format("nheads {} is not a multiple of 8 (head groups)", m.nheads()));
     require(m.d_state % 16 == 0, fmt::format("d_state {} is not a multiple of 16", m.d_state));
     require(m.ngroups == 1, fmt::format("ngroups {} (the released design shares one B, C)", m.ngroups));
-    if (d.ssmu_lanes != kTileLanes || d.tile_np != kTileLanes || d.tile_pp != kTileLanes)
-        throw InputError(fmt::format("design.ssmu.lanes {} / tiling {}x{}: only the released 8-lane SSMU with 8x8 "
-                                     "tiles is modelled cycle by cycle",
-                                     d.ssmu_lanes, d.tile_np, d.tile_pp));
+    const int k = d.ssmu_lanes / kTileLanes;  // tokens per SSM iteration (validated in the config)
+    require(m.d_state % std::max(k, kTransposeTile) == 0,
+            fmt::format("d_state {} does not split into the {}-lane SSM unit's {} n per iteration", m.d_state,
+                        d.ssmu_lanes, k));
     LayerShape s;
     s.tile_lanes = kTileLanes;
     s.d_model_tiles = m.d_model / kTileLanes;
@@ -170,7 +179,9 @@ LayerShape layer_shape(const ModelCard& m, const DesignConfig& d) {
     s.d_state = m.d_state;
     s.headdim_tiles = m.headdim / kTileLanes;
     const int64_t state_elems = int64_t{m.nheads()} * m.headdim * m.d_state;
-    s.ssm_iterations = state_elems / kTileLanes;
+    s.ssm_tokens = state_elems / kTileLanes;
+    s.ssm_tokens_per_iteration = k;
+    s.ssm_iterations = s.ssm_tokens / k;
     // 8-bit data plus one 4-bit scale per 8 elements, in 32-byte beats.
     s.state_beats = state_elems / kBeatBytes + state_elems / 8 / 2 / kBeatBytes;
     const int64_t conv_elems = int64_t{m.conv_dim()} * m.d_conv;
@@ -263,7 +274,8 @@ DataflowGraph build_lightmamba_graph(const ModelCard& model, const DesignConfig&
         const BlockProgram& from = g.block(f.producer);
         const bool frp = from.style == PipelineStyle::FreeRunning;
         const int held = rtl_of(f.producer).output_buffer_tokens;
-        f.capacity = static_cast<int64_t>(f.depth) + f.port_slack + (held >= 0 ? held : frp ? from.depth_cycles : 0);
+        f.capacity = (static_cast<int64_t>(f.depth) + f.port_slack + (held >= 0 ? held : frp ? from.depth_cycles : 0)) *
+                     f.entry_tokens;
         f.latency_cycles = kSpinalQueueLatencyCycles +
                            kRegisterSliceCycles * (rtl_of(f.producer).out_regslice + rtl_of(f.consumer).in_regslice);
     }
@@ -285,12 +297,19 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     // are materialised over the whole state (80 x 64 x 128).
     const int wait_for_dt = reorder ? fd.internal : s.d_inner_tiles;
     const int ssm_intermediate = design.fusion ? fd.internal : static_cast<int>(s.ssm_iterations);
-    auto fifo = [&](const std::string& name, int depth, const std::string& from, const std::string& to) {
+    auto fifo = [&](const std::string& name, int depth, const std::string& from, const std::string& to, int entry_tokens = 1) {
         // The register slices the two blocks' RTL has at these ports (block_rtl()).
         const int slack = kRegisterSliceTokens * (rtl_of(from).out_regslice + rtl_of(to).in_regslice);
-        g.fifos.push_back({name, depth, from, to, slack});
+        FifoSpec f{name, depth, from, to, slack};
+        f.entry_tokens = entry_tokens;
+        g.fifos.push_back(f);
         return static_cast<int>(g.fifos.size() - 1);
     };
+    // A widened SSM unit (design.ssmu.lanes > 8) moves k tokens of the loop nest per iteration
+    // on its internal streams; their queues are k tokens wide [A] (the released depths count
+    // entries). The replay buffers serve k / 8 tokens of B or C per iteration once k > 8.
+    const int k = s.ssm_tokens_per_iteration;
+    const int kt = std::max(1, k / kTransposeTile);
     const int f_x = fifo("x", fd.stream, "WEIGHT_PRODUCER", "RESIDUAL");
     const int f_res = fifo("residual_to_norm1", fd.internal, "RESIDUAL", "RMSNORM_QUANT_1");
     const int f_norm1 = fifo("norm1_to_mux", fd.gemm_mux, "RMSNORM_QUANT_1", "GEMM_MUX");
@@ -320,15 +339,15 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     const int f_dt_b = fifo("dt_to_dtb", fd.internal, "DTADAPT", "DTB_QUANT");
     const int f_dta = fifo("dta_to_exp", fd.internal, "DTA", "EXP_QUANT");
     const int f_da = fifo("da_to_dah", fd.internal, "EXP_QUANT", "DAH");
-    const int f_bb = fifo("b_replay", fd.internal, "B_BUFFER", "DTB_QUANT");
-    const int f_cb = fifo("c_replay", fd.internal, "C_BUFFER", "HTC_QUANT");
-    const int f_db = fifo("db_to_dbu", fd.internal, "DTB_QUANT", "DBU");
+    const int f_bb = fifo("b_replay", fd.internal, "B_BUFFER", "DTB_QUANT", kt);
+    const int f_cb = fifo("c_replay", fd.internal, "C_BUFFER", "HTC_QUANT", kt);
+    const int f_db = fifo("db_to_dbu", fd.internal, "DTB_QUANT", "DBU", k);
     const int f_h_in = fifo("h_state_in", fd.stream, "WEIGHT_PRODUCER", "HT_STATE");
-    const int f_hprev = fifo("h_prev_to_dah", fd.ht_state_to_dah, "HT_STATE", "DAH");
-    const int f_dah = fifo("dah_to_add", ssm_intermediate, "DAH", "HT_ADD_QUANT");
-    const int f_dbu = fifo("dbu_to_add", ssm_intermediate, "DBU", "HT_ADD_QUANT");
-    const int f_ht1 = fifo("ht1_to_state", ssm_intermediate, "HT_ADD_QUANT", "HT_STATE");
-    const int f_ht2 = fifo("ht2_to_htc", ssm_intermediate, "HT_ADD_QUANT", "HTC_QUANT");
+    const int f_hprev = fifo("h_prev_to_dah", fd.ht_state_to_dah, "HT_STATE", "DAH", k);
+    const int f_dah = fifo("dah_to_add", ssm_intermediate, "DAH", "HT_ADD_QUANT", k);
+    const int f_dbu = fifo("dbu_to_add", ssm_intermediate, "DBU", "HT_ADD_QUANT", k);
+    const int f_ht1 = fifo("ht1_to_state", ssm_intermediate, "HT_ADD_QUANT", "HT_STATE", k);
+    const int f_ht2 = fifo("ht2_to_htc", ssm_intermediate, "HT_ADD_QUANT", "HTC_QUANT", k);
     const int f_h_out = fifo("h_state_out", fd.stream, "HT_STATE", "WEIGHT_PRODUCER");
     const int f_ud = fifo("ud_to_htc", fd.internal, "UD", "HTC_QUANT");
     const int f_y = fifo("y_to_yz", fd.internal, "HTC_QUANT", "YZ");
@@ -537,63 +556,92 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
         add(b);
     }
     const int64_t b_tiles = s.d_state / kTileLanes;  // 16 n-tiles of B (and of C)
+    // A widened SSM unit (k = lanes / 8 tokens per iteration, consecutive n of one p-tile): the
+    // loop nest's trip counts divide by k, the tokens per access multiply by k; a stream with
+    // one token per 8 n (B, C tiles; the transposed h) fires every 8 / k iterations, or moves
+    // k / 8 tokens per iteration once k > 8. k = 1 is the released design.
+    auto per_n_tile = [&](int f) {  // one token per 8 consecutive n
+        return k <= kTransposeTile ? pattern(f, kTransposeTile / k, 0, 1) : every(f, kt);
+    };
+    const int64_t tile_iters = s.d_state / k;  // SSM iterations per (head, p-tile)
+    const int64_t head_iters = tile_iters * s.headdim_tiles;
+    const int64_t group_iters = head_iters * kHeadGroup;
     {
         BlockProgram b = block("B_BUFFER", "holds B, replays it once per head group", "case/B_BUFFER.cpp: 16 + 10 x 16");
         b.phases = {loop("load", b_tiles, 1, {every(f_b)}, {}),
-                    loop("replay", s.head_groups * b_tiles, 1, {}, {every(f_bb)})};
+                    loop("replay", s.head_groups * b_tiles / kt, 1, {}, {every(f_bb, kt)})};
         add(b);
     }
     {
         BlockProgram b = block("DTB_QUANT", "dB = dt x B: per token one n for the group's 8 heads, quantised along the heads", "case/DTB_QUANT.cpp: 136 cycles per group");
-        const int64_t per_group = b_tiles * kTileLanes;  // n-tiles x heads
+        const int64_t per_group = s.d_state / k;  // iterations per group: k n-values each
         b.phases = {loop("dtb", s.head_groups * per_group, 1,
-                         {pattern(f_dt_b, per_group, 0, 1), pattern(f_bb, kTileLanes, 0, 1)}, {every(f_db)})};
+                         {pattern(f_dt_b, per_group, 0, 1), per_n_tile(f_bb)}, {every(f_db, k)})};
         add(b);
     }
     {
         BlockProgram b = block("C_BUFFER", "holds C, replays it for every (head, p-tile)", "case/C_BUFFER.cpp: 16 + 640 x 16");
         b.phases = {loop("load", b_tiles, 1, {every(f_c)}, {}),
-                    loop("replay", s.d_inner_tiles * b_tiles, 1, {}, {every(f_cb)})};
+                    loop("replay", s.d_inner_tiles * b_tiles / kt, 1, {}, {every(f_cb, kt)})};
         add(b);
     }
 
-    // ---- SSM core: loop nest ct x cp x pt x nt x np, one 8-lane vector per iteration ----------
-    const int64_t per_tile = s.d_state;                          // n iterations per (head, p-tile)
-    const int64_t per_head = per_tile * s.headdim_tiles;         // 1,024
-    const int64_t per_group = per_head * kTileLanes;             // 8,192
+    // ---- SSM core: loop nest ct x cp x pt x nt x np, one 8-lane vector per token, k tokens
+    // (consecutive n) per iteration -------------------------------------------------------------
     {
         BlockProgram b = block("DBU", "dBu = dB x u (>> 11), dB cache in BRAM", "case/DBU.cpp, src/dBu.h");
         // A dB token holds one n for the group's 8 heads; the group's first head sweeps every n
         // once, filling the wb[128][8] cache as it goes (the HLS latency, 81,927, leaves no room
         // for a separate fill loop).
         b.phases = {loop("dbu", s.ssm_iterations, 1,
-                         {pattern(f_db, per_group, 0, s.d_state), pattern(f_u_dbu, per_tile, 0, 1)}, {every(f_dbu)})};
+                         {pattern(f_db, group_iters, 0, tile_iters, 1, k), pattern(f_u_dbu, tile_iters, 0, 1)},
+                         {every(f_dbu, k)})};
         add(b);
     }
     {
         BlockProgram b = block("HT_STATE", "URAM SSM state: load, stream h(t-1) out and h(t) back per tile, store",
                                "case/HT_STATE.cpp: 20,480 + 1,280 load, 640 x (128 out + 128 in) at II = 2, store");
         const int ii = design.ht_state_ii;
+        // The state's load and store move k beats per iteration (the widened URAM port), the
+        // last iteration the rest.
+        const int64_t full = s.state_beats / k, rest = s.state_beats % k;
         std::vector<Phase> ph;
-        if (!on_chip_state) ph.push_back(loop("load", s.state_beats, 1, {every(f_h_in)}, {}));
-        ph.push_back(loop("exchange", 2 * s.ssm_iterations, ii, {pattern(f_ht1, 2 * per_tile, per_tile, 2 * per_tile)},
-                          {pattern(f_hprev, 2 * per_tile, 0, per_tile)}));
-        if (!on_chip_state) ph.push_back(loop("store", s.state_beats, 1, {}, {every(f_h_out)}));
+        if (!on_chip_state) {
+            ph.push_back(loop("load", full, 1, {every(f_h_in, k)}, {}));
+            if (rest > 0) ph.push_back(loop("load_tail", 1, 1, {every(f_h_in, static_cast<int>(rest))}, {}));
+        }
+        ph.push_back(loop("exchange", 2 * s.ssm_iterations, ii, {pattern(f_ht1, 2 * tile_iters, tile_iters, 2 * tile_iters, 1, k)},
+                          {pattern(f_hprev, 2 * tile_iters, 0, tile_iters, 1, k)}));
+        if (!on_chip_state) {
+            ph.push_back(loop("store", full, 1, {}, {every(f_h_out, k)}));
+            if (rest > 0) ph.push_back(loop("store_tail", 1, 1, {}, {every(f_h_out, static_cast<int>(rest))}));
+        }
         b.phases = ph;
+        // Lock step (a stall pipeline, block_rtl()) holds depth / II iterations before their
+        // writes; a tile's burst of h(t-1) must be longer, or the first h(t) it waits for could
+        // never come back. The RTL reads at a later stage than lmsim's slot model assumes, so
+        // the real limit is looser [A]; lmsim refuses what it cannot time.
+        const int depth = known_depth("HT_STATE");
+        if (tile_iters <= depth / ii)
+            throw InputError(fmt::format("design.ssmu.lanes {}: HT_STATE streams {} iterations of h(t-1) per tile, not more than "
+                                         "the {} iterations its lock-step pipeline holds (depth {} cycles / II {}); use fewer "
+                                         "lanes or a larger design.ssmu.ht_state_ii",
+                                         design.ssmu_lanes, tile_iters, depth / ii, depth, ii));
         add(b);
     }
     {
         BlockProgram b = block("DAH", "dAh = dA x h(t-1) (>> 6)", "case/DAH.cpp, src/dAh.h");
-        b.phases = {loop("dah", s.ssm_iterations, 1, {pattern(f_da, per_group, 0, 1), every(f_hprev)}, {every(f_dah)})};
+        b.phases = {loop("dah", s.ssm_iterations, 1, {pattern(f_da, group_iters, 0, 1), every(f_hprev, k)}, {every(f_dah, k)})};
         add(b);
     }
     {
         BlockProgram b = block("HT_ADD_QUANT", "h = dAh + dBu; 8x8 transpose; quantise along p (ht1) and n (ht2)",
                                "case/HT_ADD_QUANT.cpp, src/ht_add.h");
         // ht2 (layout 2, groups of 8 along n) needs a whole 8 x 8 tile: the transpose emits the
-        // tile's 8 column tokens at its last iteration.
-        b.phases = {loop("add", s.ssm_iterations, 1, {every(f_dah), every(f_dbu)},
-                         {every(f_ht1), pattern(f_ht2, kTileLanes, kTileLanes - 1, kTileLanes, 1, kTileLanes)})};
+        // tile's 8 column tokens at its last iteration (k / 8 tiles per iteration once k > 8).
+        const int64_t tile_period = std::max(1, kTransposeTile / k);
+        b.phases = {loop("add", s.ssm_iterations, 1, {every(f_dah, k), every(f_dbu, k)},
+                         {every(f_ht1, k), pattern(f_ht2, tile_period, tile_period - 1, tile_period, 1, kTransposeTile * kt)})};
         add(b);
     }
     {
@@ -603,9 +651,10 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     }
     {
         BlockProgram b = block("HTC_QUANT", "y = sum_n h x C (+ uD), quantisation", "case/HTC_QUANT.cpp: 8-wide dot, 16 n-tiles");
+        // ht2 arrives as k tokens (channel columns of the transposed tiles) per iteration.
         b.phases = {loop("htc", s.ssm_iterations, 1,
-                         {every(f_ht2), pattern(f_cb, kTileLanes, 0, 1), pattern(f_ud, per_tile, per_tile - 1, per_tile)},
-                         {pattern(f_y, per_tile, per_tile - 1, per_tile)})};
+                         {every(f_ht2, k), per_n_tile(f_cb), pattern(f_ud, tile_iters, tile_iters - 1, tile_iters)},
+                         {pattern(f_y, tile_iters, tile_iters - 1, tile_iters)})};
         add(b);
     }
     {
@@ -645,6 +694,12 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
         if (std::none_of(g.blocks.begin(), g.blocks.end(), [&](const BlockProgram& b) { return b.name == kv.first; }))
             throw InputError(fmt::format("design.blocks.{}: this design has no such block (is the unit enabled?), "
                                          "so the override would have no effect", kv.first));
+    const DesignConfig released;  // the defaults are the released design's parameters
+    const bool ssmu_widened = design.ssmu_lanes != released.ssmu_lanes;
+    const bool mmu_changed = design.mmu.input_lanes != released.mmu.input_lanes ||
+                             design.mmu.output_lanes != released.mmu.output_lanes ||
+                             design.precision != released.precision;
+    const bool axi_changed = design.axi.masters != released.axi.masters || design.axi.width_bits != released.axi.width_bits;
     for (BlockProgram& b : g.blocks) {
         b.style = rtl_of(b.name).style;
         const int known = known_depth(b.name);
@@ -656,6 +711,28 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
             b.depth_cycles = dt->second.depth_cycles;
             b.overhead_cycles = dt->second.overhead_cycles;
         }
+        // Carrying the released timing over to other widths [A] (docs/validation.md "Timing of
+        // a widened block"): trip counts and tokens per access follow the parameters (the
+        // programs above); II, depth and overhead stay the released block's, except that a
+        // wider MMU's adder tree is one stage deeper per doubling of its input lanes.
+        if (ssmu_widened && ssm_unit_block(b.name))
+            b.timing_extrapolated = fmt::format("SSM unit at {} lanes: released 8-lane II, depth and overhead, trips / {}",
+                                                design.ssmu_lanes, design.ssmu_lanes / kTokenLanes);
+        if (b.name == "HT_STATE" && design.ht_state_ii != released.ht_state_ii)
+            b.timing_extrapolated += fmt::format("{}exchange II {} (released 2) with the released depth",
+                                                 b.timing_extrapolated.empty() ? "" : "; ", design.ht_state_ii);
+        if (mmu_changed && (b.name == "GEMM" || b.name == "GEMM_MUX" || b.name == "GEMM_DEMUX")) {
+            int extra = 0;
+            for (int lanes = released.mmu.input_lanes; lanes < design.mmu.input_lanes; lanes *= 2) ++extra;
+            if (b.name == "GEMM") b.depth_cycles += extra * kAdderStageCycles;
+            b.timing_extrapolated = fmt::format("MMU {} x {} {}: released 8 x 8 W4A4 timing{}", design.mmu.input_lanes,
+                                                design.mmu.output_lanes, design.precision,
+                                                b.name == "GEMM" ? fmt::format(", adder tree +{} stages", extra) : "");
+        }
+        if (axi_changed && b.name == "WEIGHT_PRODUCER")
+            b.timing_extrapolated = fmt::format("{} x {}-bit masters: the released single master's routing", design.axi.masters,
+                                                design.axi.width_bits);
+        if (b.name == "HTU") b.timing_extrapolated = "the paper's HTU: no released RTL or HLS report";
         auto user = design.blocks.find(b.name);
         if (user == design.blocks.end()) continue;
         const BlockTiming& t = user->second;

@@ -8,21 +8,43 @@
 #include <vector>
 
 #include "config/hardware_config.h"
+#include "golden/fixed_point.h"
 #include "hw/dataflow.h"
 #include "model/model_card.h"
 
 namespace lmsim::hw {
 
+// The number 8 plays four roles in LightMamba; they are named here once, and the graph, the
+// functional datapath and the stream checker derive their shapes from these names:
+//  - the quantization group: 8 elements share one power-of-two exponent (fx::kGroup), a fact of
+//    the number format that no hardware parameter changes;
+//  - the stream token: every FIFO between blocks carries whole groups, one group per token
+//    (CP = NP = G = 8 in the released C, common.h) -> kTokenLanes;
+//  - the head group: dt, dt x A and dA travel as tokens of one group of heads (DTADAPT, DTA,
+//    EXP_QUANT; a dB token is one n for a head group) -> kHeadGroup;
+//  - the transpose tile of h's second layout: one group along p by one along n (HT_ADD_QUANT's
+//    8 x 8 tile, design.tiling np x pp) -> kTransposeTile;
+// and, separately, the SSM unit's parallelism: design.ssmu.lanes elements per SSM iteration
+// (8 in the release), i.e. lanes / 8 tokens of the loop nest per iteration (LayerShape).
+constexpr int kQuantGroup = fx::kGroup;
+constexpr int kTokenLanes = kQuantGroup;
+constexpr int kHeadGroup = kTokenLanes;
+constexpr int kTransposeTile = kQuantGroup;
+
 // Per-layer shapes in hardware units: 8-lane tiles (CP = NP = 8 in the code) and 32-byte beats.
 struct LayerShape {
-    int tile_lanes = 8;
+    int tile_lanes = kTokenLanes;
     int d_model_tiles = 0;   // 320 for mamba2-2.7b
     int d_inner_tiles = 0;   // 640
     int bc_tiles = 0;        // 32 (B then C)
     int head_groups = 0;     // 10 groups of 8 heads
     int xz_tiles_per_group = 0;  // 64
     int in_proj_tiles = 0;   // 1322 = bc + groups x (1 dt + 2 x 64)
-    int64_t ssm_iterations = 0;  // 81,920 = heads x headdim x d_state / 8
+    // The SSM loop nest (head group > head > p-tile > n) in tokens of 8 p-values, and in the SSM
+    // unit's iterations: each moves ssm_tokens_per_iteration consecutive n of one p-tile.
+    int64_t ssm_tokens = 0;      // 81,920 = heads x headdim x d_state / 8
+    int ssm_tokens_per_iteration = 1;  // design.ssmu.lanes / 8
+    int64_t ssm_iterations = 0;  // ssm_tokens / ssm_tokens_per_iteration (81,920 released)
     int d_state = 0;
     int headdim_tiles = 0;   // 8
     int64_t state_beats = 0;     // 21,760 = 20,480 data + 1,280 scale

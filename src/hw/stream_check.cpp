@@ -206,13 +206,15 @@ bool StreamChecker::silu_tile(const IntLayerTrace& t, int64_t first, Expected& e
 }
 
 // GEMM_MUX replays the quantized input vector once per output token of each projection.
+// A token is the MMU's input_lanes activations: input_lanes / 8 groups, with their exponents.
 bool StreamChecker::mux(const IntLayerTrace& t, int64_t j, Expected& e) const {
+    const int il = d_.mmu.input_lanes, groups = il / kQuantGroup;
     if (j < sh_.in_proj_iterations) {
         const int64_t k = j % sh_.in_proj_input_tokens;
-        take(t, e, "rmsnorm1_q", 8 * k, 8, "rmsnorm1_s", k);
+        take(t, e, "rmsnorm1_q", il * k, il, "rmsnorm1_s", groups * k, groups);
     } else {
         const int64_t k = (j - sh_.in_proj_iterations) % sh_.out_proj_input_tokens;
-        take(t, e, "rmsnorm2_q", 8 * k, 8, "rmsnorm2_s", k);
+        take(t, e, "rmsnorm2_q", il * k, il, "rmsnorm2_s", groups * k, groups);
     }
     return true;
 }
