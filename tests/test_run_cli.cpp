@@ -302,3 +302,32 @@ TEST_CASE("lmsim bench memory: records the producer's traffic and replays it on 
     CHECK_THAT(r.output, Catch::Contains("last completion"));
     CHECK(run("bench memory --layers 0").code == 2);
 }
+
+TEST_CASE("lmsim regress names every count that moved and exits 7; --update records them", "[cli][regress]") {
+    // A copy of the table with one point, one count broken on purpose.
+    std::ifstream in(std::string(LMSIM_SOURCE_DIR) + "/traces/regression.json");
+    nlohmann::json table = nlohmann::json::parse(in);
+    nlohmann::json point;
+    for (const auto& p : table["points"])
+        if (p["name"] == "vck190-ssmu16/tiny") point = p;
+    REQUIRE(point.contains("counts"));
+    const std::string dir = fresh_dir("lmsim-regress-test");
+    std::filesystem::create_directories(dir);
+    const std::string path = dir + "/table.json";
+    point["counts"]["units.DBU.busy_cycles"] = point["counts"]["units.DBU.busy_cycles"].get<int64_t>() + 1;
+    point["counts"].erase("units.HT_STATE.iterations");
+    std::ofstream(path) << nlohmann::json{{"points", {point}}}.dump();
+    Result r = run("regress --table " + path);
+    INFO(r.output);
+    CHECK(r.code == 7);
+    CHECK(r.output.find("units.DBU.busy_cycles") != std::string::npos);
+    CHECK(r.output.find("(-1)") != std::string::npos);
+    CHECK(r.output.find("units.HT_STATE.iterations: new count") != std::string::npos);
+    Result u = run("regress --update --table " + path);
+    CHECK(u.code == 0);
+    Result again = run("regress --table " + path);
+    CHECK(again.code == 0);
+    CHECK(again.output.find("1 points") != std::string::npos);
+    Result bad = run("regress --table " + path + " --label nightly");
+    CHECK(bad.code == 2);
+}

@@ -8,15 +8,11 @@
 // per 256-beat loop) but a staircase at the cycle level; the fit shows the line through two
 // probes and bisects the staircase to 0.1 ns.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "cli/child_run.h"
 #include "cli/commands.h"
 #include "common/error.h"
 #include "config/hardware_config.h"
@@ -34,34 +30,17 @@ struct CalibrateArgs {
     std::string parameter = "platform.memory.noc_latency_ns";
 };
 
-std::string self_path() {
-    std::error_code ec;
-    const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) throw std::runtime_error("calibrate: cannot find the lmsim executable: " + ec.message());
-    return p.string();
-}
-
-std::string quoted(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
 // Seconds per token of the accelerator (no host) with the parameter at `value`.
 double seconds_per_token(const CalibrateArgs& a, double value, const std::string& dir) {
-    std::string cmd = quoted(self_path()) + " run " + quoted(a.config) + " --model " + quoted(a.model) + " --quiet --out " +
-                      quoted(dir);
-    for (const auto& s : a.sets) cmd += " --set " + quoted(s);
-    const std::string log = dir + "/run.log";
-    cmd += " --set " + quoted(fmt::format("{}={}", a.parameter, value)) + " > " + quoted(log) + " 2>&1";
-    if (std::system(cmd.c_str()) != 0) {
-        std::ifstream f(log);
-        const std::string output((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        throw std::runtime_error(fmt::format("calibrate: lmsim run with {}={} failed:\n{}", a.parameter, value, output));
+    std::vector<std::string> args = {a.config, "--model", a.model};
+    for (const auto& s : a.sets) args.insert(args.end(), {"--set", s});
+    args.insert(args.end(), {"--set", fmt::format("{}={}", a.parameter, value)});
+    try {
+        const nlohmann::json j = run_child(args, dir);
+        return j["decode"]["latency_ms_per_token"].get<double>() / 1e3;
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("calibrate: ") + e.what());
     }
-    std::ifstream f(dir + "/report.json");
-    const nlohmann::json j = nlohmann::json::parse(f);
-    return j["decode"]["latency_ms_per_token"].get<double>() / 1e3;
 }
 
 void run_calibrate(const CalibrateArgs& a) {
@@ -77,15 +56,8 @@ void run_calibrate(const CalibrateArgs& a) {
         throw InputError(fmt::format("--board-tokens-per-s {}: {:.3f} ms per token leaves nothing for the accelerator "
                                      "after the host's share (up to {:.3f} ms, platform.host)",
                                      a.board_tokens_per_s, 1e3 * board_s, 1e3 * host.per_token_s_max));
-    const std::string dir = (std::filesystem::temp_directory_path() / fmt::format("lmsim-calibrate-{}", ::getpid())).string();
-    std::filesystem::create_directories(dir);
-    struct RemoveOnExit {
-        std::string dir;
-        ~RemoveOnExit() {
-            std::error_code ec;
-            std::filesystem::remove_all(dir, ec);
-        }
-    } cleanup{dir};
+    const TemporaryDirectory tmp("lmsim-calibrate");
+    const std::string& dir = tmp.path;
     // Two points a few ns apart around the current value give the slope.
     constexpr double kProbeStepNs = 8;
     const double x0 = std::max(0.0, current - kProbeStepNs / 2), x1 = x0 + kProbeStepNs;

@@ -44,5 +44,6 @@ void add_bench_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_tables_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
+void add_regress_command(CLI::App& app);
 
 }  // namespace lmsim::cli
