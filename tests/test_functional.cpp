@@ -14,8 +14,9 @@
 using namespace lmsim;
 
 namespace {
-void check_against_golden(const WeightSource& source, Rotation rotation, const std::vector<std::string>& sets, int tokens) {
-    HardwareConfig hw = load_hardware_config(find_config("vck190"), sets);
+void check_against_golden(const WeightSource& source, Rotation rotation, const std::vector<std::string>& sets, int tokens,
+                          const std::string& config = "vck190") {
+    HardwareConfig hw = load_hardware_config(find_config(config), sets);
     QuantSpec spec;
     spec.precision = parse_precision(hw.design.precision);
     spec.rotation = rotation;
@@ -111,4 +112,10 @@ TEST_CASE("functional datapath equals the golden model bit for bit: widened synt
                          {"design.ssmu.lanes=32", "design.mmu.input_lanes=32", "design.mmu.output_lanes=16", "design.axi.masters=4",
                           "design.axi.width_bits=512"},
                          3);
+}
+
+TEST_CASE("functional datapath equals the golden model bit for bit: the U280 design, states on masters of their own",
+          "[hw][functional][template]") {
+    auto source = open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
+    check_against_golden(*source, Rotation::OfflineOnline, {"design.axi.state_master.masters=2"}, 2, "u280");
 }

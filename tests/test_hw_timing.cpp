@@ -35,8 +35,14 @@ void check_event_driven_equals_stepped(const std::string& model, const std::vect
     Accelerator top("top", graph, hw.platform, hw.design, options);
     const SimulationResult sim = top.run();
 
-    MemoryPort memory(hw.platform, hw.design, producer_params(hw.design).beat_bytes);
-    const SteppedResult ref = step_cycles(graph, tokens, kManagerRestartCycles, &memory, producer_params(hw.design));
+    // The stepper's own memory ports (same models, fresh state), one per memory master.
+    std::vector<std::unique_ptr<MemoryPort>> ports;
+    std::vector<SteppedMemory> memories;
+    for (const MemoryMasterView& m : memory_master_views(hw.design)) {
+        ports.push_back(std::make_unique<MemoryPort>(hw.platform, m.design, m.producer.beat_bytes));
+        memories.push_back({m.block, ports.back().get(), m.producer});
+    }
+    const SteppedResult ref = step_cycles(graph, tokens, kManagerRestartCycles, memories);
     REQUIRE_FALSE(ref.deadlock);
     REQUIRE(sim.token_end_cycles == ref.token_end_cycles);
     REQUIRE(sim.total_cycles == ref.total_cycles);
@@ -205,6 +211,11 @@ TEST_CASE("event-driven model equals a cycle-by-cycle simulation: MMU 64 x 32 on
                                       {"design.mmu.input_lanes=64", "design.mmu.output_lanes=32", "design.axi.masters=16",
                                        "design.axi.width_bits=512"},
                                       1);
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: U280 with the states on four masters of their own",
+          "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny", {"design.axi.state_master.masters=4"}, 2, "u280");
 }
 
 TEST_CASE("event-driven model equals a cycle-by-cycle simulation: the U280 platform with a 32-lane SSM unit",

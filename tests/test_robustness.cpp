@@ -105,3 +105,43 @@ TEST_CASE("run: block timing overrides take effect, zero included, and overrides
     CHECK(wp.code == 2);
     CHECK(wp.output.find("WEIGHT_PRODUCER/ii") != std::string::npos);
 }
+
+namespace {
+std::string file_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+// report.json without the wall-clock fields (all under simulator.wall).
+nlohmann::json without_wall(const std::string& path) {
+    nlohmann::json j = nlohmann::json::parse(file_bytes(path));
+    REQUIRE(j["simulator"].contains("wall"));
+    j["simulator"].erase("wall");
+    return j;
+}
+void check_run_is_deterministic(const std::string& args, const std::string& tag) {
+    const std::string a = fresh_dir("lmsim-det-a-" + tag), b = fresh_dir("lmsim-det-b-" + tag);
+    Result ra = run("run " + args + " --quiet --out " + a);
+    Result rb = run("run " + args + " --quiet --out " + b);
+    INFO(ra.output << rb.output);
+    REQUIRE(ra.code == 0);
+    REQUIRE(rb.code == 0);
+    CHECK(without_wall(a + "/report.json") == without_wall(b + "/report.json"));
+    for (const char* f : {"units.csv", "timeline.json"}) {
+        INFO(f);
+        CHECK(file_bytes(a + "/" + f) == file_bytes(b + "/" + f));
+    }
+}
+}  // namespace
+
+TEST_CASE("determinism: two runs give identical results apart from simulator.wall (timing, functional, golden)",
+          "[cli][determinism]") {
+    check_run_is_deterministic("vck190 --model mamba2-tiny --tokens 2", "timing");
+    check_run_is_deterministic("u280 --model mamba2-tiny --tokens 2 --functional", "functional");
+    const std::string g = fresh_dir("lmsim-det-golden");
+    std::filesystem::create_directories(g);
+    for (const char* out : {"/a.json", "/b.json"}) {
+        Result r = run("golden --weights " + tiny_weights() + " --prompt 1,2,3 --tokens 3 --precision w4a4 --out " + g + out);
+        REQUIRE(r.code == 0);
+    }
+    CHECK(file_bytes(g + "/a.json") == file_bytes(g + "/b.json"));
+}

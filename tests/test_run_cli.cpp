@@ -74,7 +74,7 @@ TEST_CASE("lmsim run writes report.json with the documented fields", "[cli][run]
     CHECK(j["resources"]["lut"]["available"].get<double>() > 0);
     CHECK(j["resources"]["uram"].contains("used"));
     CHECK(j["simulator"]["mode"] == "timing");
-    CHECK(j["simulator"]["wall_s"].get<double>() > 0);
+    CHECK(j["simulator"]["wall"]["s"].get<double>() > 0);
     CHECK(j["fifos"]["h_prev_to_dah"]["depth"] == 64);
     CHECK(j["fifos"]["h_prev_to_dah"]["occupancy_cycles"].size() > 64);
     CHECK(std::filesystem::exists(out + "/units.csv"));
@@ -330,4 +330,21 @@ TEST_CASE("lmsim regress names every count that moved and exits 7; --update reco
     CHECK(again.output.find("1 points") != std::string::npos);
     Result bad = run("regress --table " + path + " --label nightly");
     CHECK(bad.code == 2);
+}
+
+TEST_CASE("report.json: the memory streams' bytes add up to the bytes moved (one master), within the tail beats (several)",
+          "[cli][run]") {
+    for (const char* config : {"vck190", "u280"}) {
+        const std::string out = fresh_dir(std::string("lmsim-run-streams-") + config);
+        Result r = run(std::string("run ") + config + " --model mamba2-tiny --quiet --out " + out);
+        INFO(r.output);
+        REQUIRE(r.code == 0);
+        const nlohmann::json j = read_json(out + "/report.json");
+        double sum = 0;
+        for (const auto& [name, bytes] : j["memory"]["bytes_per_stream"].items()) sum += bytes.get<double>();
+        const double moved = j["memory"]["bytes_read"].get<double>() + j["memory"]["bytes_written"].get<double>();
+        INFO(config << ": streams " << sum << " B, moved " << moved << " B");
+        if (std::string(config) == "vck190") CHECK(sum == moved);
+        else CHECK((sum <= moved && sum >= 0.95 * moved));
+    }
 }

@@ -44,7 +44,7 @@ const std::vector<std::string>& hardware_block_names() {
         "RESIDUAL", "RMSNORM_QUANT_1", "RMSNORM_QUANT_2", "GEMM_MUX", "GEMM", "GEMM_DEMUX",
         "QUANT_CONV", "CONV_STATE", "CONV", "SILU_MUX", "SILU_QUANT", "SILU_DEMUX", "DTADAPT",
         "DTA", "EXP_QUANT", "B_BUFFER", "C_BUFFER", "DTB_QUANT", "DBU", "DAH", "HT_ADD_QUANT",
-        "HT_STATE", "HTC_QUANT", "UD", "YZ", "WEIGHT_PRODUCER", "HTU"};
+        "HT_STATE", "HTC_QUANT", "UD", "YZ", "WEIGHT_PRODUCER", "STATE_MASTER", "HTU"};
     return names;
 }
 
@@ -232,12 +232,20 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
         c.htu_butterfly_lanes = static_cast<int>(htu.get_int_or("butterfly_lanes", 16, 2, 4096));
     }
     JsonObject axi = d.get_object("axi");
-    axi.require_known_keys({"masters", "width_bits", "burst_beats", "outstanding", "sequential_bursts"});
+    axi.require_known_keys({"masters", "width_bits", "burst_beats", "outstanding", "sequential_bursts", "state_master"});
     c.axi.masters = static_cast<int>(axi.get_int("masters", 1, 1024));
     c.axi.width_bits = static_cast<int>(axi.get_int("width_bits", 32, 1024));
     c.axi.burst_beats = static_cast<int>(axi.get_int_or("burst_beats", 256, 1, 256));
     c.axi.outstanding = static_cast<int>(axi.get_int_or("outstanding", 32, 1, 1024));
     c.axi.sequential_bursts = axi.get_bool_or("sequential_bursts", false);
+    std::string state_master_where;
+    if (axi.has("state_master")) {
+        JsonObject sm = axi.get_object("state_master");
+        sm.require_known_keys({"masters", "width_bits"});
+        c.axi.state_masters = static_cast<int>(sm.get_int("masters", 0, 1024));
+        c.axi.state_width_bits = static_cast<int>(sm.get_int_or("width_bits", 256, 32, 1024));
+        state_master_where = axi.where("state_master");
+    }
     if (d.has("fifo_depths")) {
         JsonObject f = d.get_object("fifo_depths");
         f.require_known_keys({"stream", "internal", "gemm_mux", "ht_state_to_dah", "m_axi"});
@@ -276,7 +284,7 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
             BlockTiming t;
             if (b.has("ii")) {
                 // The weight producer's beats are timed by the memory system, not by an II.
-                if (name == "WEIGHT_PRODUCER")
+                if (name == "WEIGHT_PRODUCER" || name == "STATE_MASTER")
                     throw InputError(fmt::format("{}: the weight producer has no initiation interval to "
                                                  "override (its beats are timed by the memory system); "
                                                  "expected depth_cycles or overhead_cycles only",
@@ -306,6 +314,19 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
     if (c.axi.masters > plat.memory.axi_ports)
         throw InputError(fmt::format("{}: {} AXI masters, but the platform's memory has {} ports ({})",
                                      axi.where("masters"), c.axi.masters, plat.memory.axi_ports, plat.memory.kind));
+    if (c.axi.state_masters > 0) {
+        if (plat.memory.kind != "hbm2")
+            throw InputError(fmt::format("{}: on {} every master shares the DRAM channels; lmsim models independent "
+                                         "masters only where each has channels of its own (hbm2 pseudo-channels)",
+                                         state_master_where, plat.memory.kind));
+        if (c.axi.masters + c.axi.state_masters > plat.memory.axi_ports)
+            throw InputError(fmt::format("{}: {} weight + {} state masters, but the platform's memory has {} ports",
+                                         state_master_where, c.axi.masters, c.axi.state_masters, plat.memory.axi_ports));
+        if (c.axi.state_width_bits > plat.memory.axi_port_width_bits || c.axi.state_width_bits % 256 != 0)
+            throw InputError(fmt::format("{}: width_bits {}: expected a multiple of 256 (a state beat carries whole "
+                                         "32-byte tokens) up to the platform's {}-bit ports",
+                                         state_master_where, c.axi.state_width_bits, plat.memory.axi_port_width_bits));
+    }
     if (c.axi.width_bits > plat.memory.axi_port_width_bits)
         throw InputError(fmt::format("{}: {} bits is wider than the platform's {}-bit memory ports",
                                      axi.where("width_bits"), c.axi.width_bits, plat.memory.axi_port_width_bits));

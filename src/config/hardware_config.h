@@ -84,6 +84,12 @@ struct AxiConfig {
     // loop ends (an HLS pipelined inner loop in a sequential outer loop, case/M_AXI_STATIC.cpp)
     // instead of requests kept `outstanding` ahead.
     bool sequential_bursts = false;
+    // Independent masters for the states and activations (design.axi.state_master): the conv
+    // and SSM states and the residual's x / y move through state_masters masters of their own
+    // (block STATE_MASTER, own burst queue, credits and timing), the weights through `masters`.
+    // 0: one producer carries everything, as released. HBM2 only (each master its own
+    // pseudo-channel, so the two groups share no DRAM channel).
+    int state_masters = 0, state_width_bits = 256;
 };
 
 struct FifoDepths {

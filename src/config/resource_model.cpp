@@ -216,6 +216,15 @@ ResourceReport estimate_resources(const HardwareConfig& config, const ModelCard&
         for (int i = 0; i < 6; ++i) r += fifo_cost({"m_axi stream", d.fifo.m_axi, beat}, d, &bytes);
         add("M_AXI", r, bytes, "[HLS] weight producer x factor; [A] per-master adapter; [C] 7 internal queues");
     }
+    if (d.axi.state_masters > 0) {
+        // design.axi.state_master: a second producer like the released one, without the weight
+        // path: its adapters and its m_axi queues for the state and activation streams [A].
+        ResourceVector r{kWeightProducerLutHls * kHlsLutToImpl, kWeightProducerFfHls * kHlsFfToImpl, 0, 0, 0};
+        r += ResourceVector{kLutPerAxiMaster, kFfPerAxiMaster, 0, 0, 0} * d.axi.state_masters;
+        double bytes = 0;
+        for (int i = 0; i < 6; ++i) r += fifo_cost({"m_axi stream", d.fifo.m_axi, beat}, d, &bytes);
+        add("STATE_MASTER", r, bytes, "[A] a copy of the producer's logic and queues on its own masters");
+    }
     {
         ResourceVector r;
         double bytes = 0;

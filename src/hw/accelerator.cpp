@@ -129,6 +129,18 @@ ProducerParams producer_params(const DesignConfig& design) {
     return p;
 }
 
+std::vector<MemoryMasterView> memory_master_views(const DesignConfig& design) {
+    std::vector<MemoryMasterView> v;
+    v.push_back({"WEIGHT_PRODUCER", design, producer_params(design)});
+    if (design.axi.state_masters > 0) {
+        DesignConfig d = design;
+        d.axi.masters = design.axi.state_masters;
+        d.axi.width_bits = design.axi.state_width_bits;
+        v.push_back({"STATE_MASTER", d, producer_params(d)});
+    }
+    return v;
+}
+
 Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const PlatformConfig& platform,
                          const DesignConfig& design, SimulationOptions options)
     : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz) {
@@ -136,15 +148,22 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
         fifos_.emplace_back(f);
     data_written_ = std::vector<sc_event>(fifos_.size());
     space_freed_ = std::vector<sc_event>(fifos_.size());
-    const ProducerParams producer = producer_params(design);
-    memory_ = std::make_unique<MemoryPort>(platform, design, producer.beat_bytes);
-    memory_->record_requests(options_.record_memory_requests);
-    if (options_.check_memory_protocol) memory_->check_protocol();
+    const std::vector<MemoryMasterView> masters = memory_master_views(design);
+    for (const MemoryMasterView& m : masters) {
+        memories_.push_back(std::make_unique<MemoryPort>(platform, m.design, m.producer.beat_bytes));
+        memories_.back()->record_requests(options_.record_memory_requests);
+        if (options_.check_memory_protocol) memories_.back()->check_protocol();
+    }
     triggers_ = {0};
     controller_ = std::make_unique<Controller>("controller", *this);
     for (const BlockProgram& b : graph_.blocks) {
+        MemoryPort* port = nullptr;
+        ProducerParams producer = masters.front().producer;
+        for (std::size_t m = 0; m < masters.size(); ++m)
+            if (b.is_memory_master && masters[m].block == b.name) port = memories_[m].get(), producer = masters[m].producer;
+        if (b.is_memory_master && !port) throw std::logic_error("no memory port for memory master " + b.name);
         runners_.push_back(std::make_unique<BlockRunner>(b, fifos_, graph_.layers, options_.tokens, kManagerRestartCycles,
-                                                         &triggers_, b.is_memory_master ? memory_.get() : nullptr, producer));
+                                                         &triggers_, port, producer));
         modules_.push_back(std::make_unique<HlsBlock>(b.name.c_str(), *this, *runners_.back()));
     }
 }
@@ -227,17 +246,37 @@ SimulationResult Accelerator::run() {
         f.occupancy_cycles = fifos_[k].occupancy_cycles();
         r.fifos.push_back(std::move(f));
     }
-    r.memory = memory_->stats();
-    r.memory_fidelity = memory_->fidelity();
-    r.memory_preset = memory_->preset();
-    r.memory_peak_gbps = memory_->peak_gbps();
-    r.memory_energy = memory_->energy(static_cast<double>(r.total_cycles) * cycle_ns_);
-    r.memory_requests = memory_->take_requests();
+    // Every memory master's traffic together (their channels are disjoint: config validation).
+    const MemoryPort& first = *memories_.front();
+    r.memory_fidelity = first.fidelity();
+    r.memory_preset = first.preset();
+    r.memory_energy.source = first.energy(0).source;
+    for (auto& port : memories_) {
+        const MemoryPortStats& s = port->stats();
+        r.memory.read_bytes += s.read_bytes;
+        r.memory.write_bytes += s.write_bytes;
+        r.memory.read_bursts += s.read_bursts;
+        r.memory.write_bursts += s.write_bursts;
+        mem::ChannelStats& d = r.memory.dram;
+        d.reads += s.dram.reads, d.writes += s.dram.writes, d.activates += s.dram.activates;
+        d.precharges += s.dram.precharges, d.refreshes += s.dram.refreshes, d.row_hits += s.dram.row_hits;
+        d.row_misses += s.dram.row_misses, d.row_conflicts += s.dram.row_conflicts;
+        r.memory_peak_gbps += port->peak_gbps();
+        const MemoryPort::Energy e = port->energy(static_cast<double>(r.total_cycles) * cycle_ns_);
+        MemoryPort::Energy& t = r.memory_energy;
+        t.total_pj += e.total_pj, t.act_pre_pj += e.act_pre_pj, t.rd_pj += e.rd_pj, t.wr_pj += e.wr_pj;
+        t.ref_pj += e.ref_pj, t.background_pj += e.background_pj;
+        t.per_channel_pj.insert(t.per_channel_pj.end(), e.per_channel_pj.begin(), e.per_channel_pj.end());
+        t.unknown = e.unknown;
+        std::vector<BurstRequest> req = port->take_requests();
+        r.memory_requests.insert(r.memory_requests.end(), req.begin(), req.end());
+    }
     if (options_.check_memory_protocol) {
         // A violation is the simulator's fault, not the input's: an internal error, as one found
         // during the run is (it surfaces through the SystemC kernel).
         try {
-            r.memory_commands_checked = memory_->finish_checking();
+            r.memory_commands_checked = 0;
+            for (auto& port : memories_) r.memory_commands_checked += port->finish_checking();
         } catch (const RangeError& e) {
             throw std::logic_error(e.what());
         }

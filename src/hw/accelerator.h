@@ -30,6 +30,16 @@ constexpr int kHlsLoopRestartCycles = 2;
 // The weight producer's AXI parameters from the design.
 ProducerParams producer_params(const DesignConfig& design);
 
+// The design's memory masters: the graph block that drives each, the design as that master
+// sees it (its masters and width in design.axi), and its AXI parameters. One (WEIGHT_PRODUCER)
+// as released; two with design.axi.state_master (STATE_MASTER on masters of its own).
+struct MemoryMasterView {
+    std::string block;
+    DesignConfig design;
+    ProducerParams producer;
+};
+std::vector<MemoryMasterView> memory_master_views(const DesignConfig& design);
+
 struct SimulationOptions {
     int tokens = 1;
     int position = 0;             // POS of the first token
@@ -96,7 +106,7 @@ private:
     double cycle_ns_;
     std::vector<TimedFifo> fifos_;
     std::vector<sc_core::sc_event> data_written_, space_freed_;
-    std::unique_ptr<MemoryPort> memory_;
+    std::vector<std::unique_ptr<MemoryPort>> memories_;  // one per memory master, as memory_master_views()
     std::vector<Cycle> triggers_;
     std::vector<std::unique_ptr<BlockRunner>> runners_;
     std::vector<std::unique_ptr<HlsBlock>> modules_;

@@ -347,14 +347,26 @@ private:
 
 SteppedResult step_cycles(const DataflowGraph& graph, int tokens, int restart_cycles, BurstTiming* memory,
                           ProducerParams producer, Cycle deadlock_window_cycles) {
+    std::vector<SteppedMemory> memories;
+    for (const BlockProgram& b : graph.blocks)
+        if (b.is_memory_master) memories.push_back({b.name, memory, producer});
+    return step_cycles(graph, tokens, restart_cycles, memories, deadlock_window_cycles);
+}
+
+SteppedResult step_cycles(const DataflowGraph& graph, int tokens, int restart_cycles,
+                          const std::vector<SteppedMemory>& memories, Cycle deadlock_window_cycles) {
     std::vector<Fifo> fifos;
     for (const FifoSpec& f : graph.fifos)
         fifos.push_back({f.capacity, f.latency_cycles, {}, {}});
     std::vector<Cycle> triggers = {0};
     std::vector<SteppedBlock> blocks;
-    for (const BlockProgram& b : graph.blocks)
-        blocks.emplace_back(b, fifos, graph.layers, tokens, restart_cycles, triggers,
-                            b.is_memory_master ? memory : nullptr, producer);
+    for (const BlockProgram& b : graph.blocks) {
+        BurstTiming* memory = nullptr;
+        ProducerParams producer = memories.empty() ? ProducerParams{} : memories.front().producer;
+        for (const SteppedMemory& m : memories)
+            if (b.is_memory_master && m.block == b.name) memory = m.memory, producer = m.producer;
+        blocks.emplace_back(b, fifos, graph.layers, tokens, restart_cycles, triggers, memory, producer);
+    }
     SteppedResult r;
     Cycle last_progress = 0;
     for (Cycle c = 0;; ++c) {

@@ -4,6 +4,7 @@
 // and is far too slow for real runs (it visits every cycle); tests check that both give the same
 // cycle of every iteration-level event they report.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "hw/dataflow.h"
@@ -22,5 +23,13 @@ struct SteppedResult {
 // an iteration for `deadlock_window_cycles` cycles (then deadlock = true).
 SteppedResult step_cycles(const DataflowGraph& graph, int tokens, int restart_cycles, BurstTiming* memory,
                           ProducerParams producer, Cycle deadlock_window_cycles = 1'000'000);
+// The same with one memory per memory-master block (design.axi.state_master).
+struct SteppedMemory {
+    std::string block;
+    BurstTiming* memory;
+    ProducerParams producer;
+};
+SteppedResult step_cycles(const DataflowGraph& graph, int tokens, int restart_cycles,
+                          const std::vector<SteppedMemory>& memories, Cycle deadlock_window_cycles = 1'000'000);
 
 }  // namespace lmsim::hw

@@ -162,7 +162,7 @@ struct FunctionalDatapath::Impl {
     using Kernel = std::function<void(Exec&, const Phase&, Io&)>;
 
     Kernel kernel_for(const std::string& name) {
-        if (name == "WEIGHT_PRODUCER") return producer();
+        if (name == "WEIGHT_PRODUCER" || name == "STATE_MASTER") return producer();
         if (name == "RESIDUAL") return residual();
         if (name == "RMSNORM_QUANT_1") return rmsnorm(false);
         if (name == "GEMM_MUX") return gemm_mux();

@@ -109,6 +109,8 @@ const std::map<std::string, BlockRtl>& block_rtl() {
         {"C_BUFFER", {S::Stall, true, true, 0, 2}},
         // M_AXI_STATIC's ports [C]; the M_AXI_FLOW stages behind them are not modelled [A]
         {"WEIGHT_PRODUCER", {S::FreeRunning, true, true}},
+        // design.axi.state_master: the same port logic on masters of its own [A]
+        {"STATE_MASTER", {S::FreeRunning, true, true}},
         // the paper's HTU: no RTL [A]
         {"HTU", {S::FreeRunning, true, true}},
     };
@@ -135,7 +137,7 @@ bool ssm_unit_block(const std::string& block) {
 // 2-input adders, registered once.
 constexpr int kAdderStageCycles = 1;
 int known_depth(const std::string& block) {
-    if (block == "WEIGHT_PRODUCER") return kProducerDepthCycles;
+    if (block == "WEIGHT_PRODUCER" || block == "STATE_MASTER") return kProducerDepthCycles;
     return rtl_of(block).rtl_depth_cycles;
 }
 
@@ -310,7 +312,11 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     // entries). The replay buffers serve k / 8 tokens of B or C per iteration once k > 8.
     const int k = s.ssm_tokens_per_iteration;
     const int kt = std::max(1, k / kTransposeTile);
-    const int f_x = fifo("x", fd.stream, "WEIGHT_PRODUCER", "RESIDUAL");
+    // The states and activations move through the weight producer (released) or through
+    // masters of their own (design.axi.state_master).
+    const bool split_masters = design.axi.state_masters > 0;
+    const std::string state_master = split_masters ? "STATE_MASTER" : "WEIGHT_PRODUCER";
+    const int f_x = fifo("x", fd.stream, state_master, "RESIDUAL");
     const int f_res = fifo("residual_to_norm1", fd.internal, "RESIDUAL", "RMSNORM_QUANT_1");
     const int f_norm1 = fifo("norm1_to_mux", fd.gemm_mux, "RMSNORM_QUANT_1", "GEMM_MUX");
     const int f_mux = fifo("mux_to_gemm", fd.internal, "GEMM_MUX", "GEMM");
@@ -324,9 +330,9 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     // The conv path as built (SPINAL MAMBA.scala, CONV_STATE/CONV RTL ports): CONV_STATE takes
     // the quantized xBC, keeps the state and weights, and serves CONV each tile's four taps.
     const int f_qconv = fifo("quant_conv_to_conv_state", fd.internal, "QUANT_CONV", "CONV_STATE");
-    const int f_conv_in = fifo("conv_state_in", fd.stream, "WEIGHT_PRODUCER", "CONV_STATE");
+    const int f_conv_in = fifo("conv_state_in", fd.stream, state_master, "CONV_STATE");
     const int f_taps = fifo("conv_taps", fd.internal, "CONV_STATE", "CONV");
-    const int f_conv_out = fifo("conv_state_out", fd.stream, "CONV_STATE", "WEIGHT_PRODUCER");
+    const int f_conv_out = fifo("conv_state_out", fd.stream, "CONV_STATE", state_master);
     const int f_conv = fifo("conv_to_silu_mux", fd.internal, "CONV", "SILU_MUX");
     const int f_silu_in = fifo("silu_mux_to_quant", fd.internal, "SILU_MUX", "SILU_QUANT");
     const int f_silu = fifo("silu_quant_to_demux", fd.internal, "SILU_QUANT", "SILU_DEMUX");
@@ -342,19 +348,19 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     const int f_bb = fifo("b_replay", fd.internal, "B_BUFFER", "DTB_QUANT", kt);
     const int f_cb = fifo("c_replay", fd.internal, "C_BUFFER", "HTC_QUANT", kt);
     const int f_db = fifo("db_to_dbu", fd.internal, "DTB_QUANT", "DBU", k);
-    const int f_h_in = fifo("h_state_in", fd.stream, "WEIGHT_PRODUCER", "HT_STATE");
+    const int f_h_in = fifo("h_state_in", fd.stream, state_master, "HT_STATE");
     const int f_hprev = fifo("h_prev_to_dah", fd.ht_state_to_dah, "HT_STATE", "DAH", k);
     const int f_dah = fifo("dah_to_add", ssm_intermediate, "DAH", "HT_ADD_QUANT", k);
     const int f_dbu = fifo("dbu_to_add", ssm_intermediate, "DBU", "HT_ADD_QUANT", k);
     const int f_ht1 = fifo("ht1_to_state", ssm_intermediate, "HT_ADD_QUANT", "HT_STATE", k);
     const int f_ht2 = fifo("ht2_to_htc", ssm_intermediate, "HT_ADD_QUANT", "HTC_QUANT", k);
-    const int f_h_out = fifo("h_state_out", fd.stream, "HT_STATE", "WEIGHT_PRODUCER");
+    const int f_h_out = fifo("h_state_out", fd.stream, "HT_STATE", state_master);
     const int f_ud = fifo("ud_to_htc", fd.internal, "UD", "HTC_QUANT");
     const int f_y = fifo("y_to_yz", fd.internal, "HTC_QUANT", "YZ");
     const int f_yz = fifo("yz_to_norm2", fd.internal, "YZ", "RMSNORM_QUANT_2");
     const int f_norm2 = fifo("norm2_out", fd.gemm_mux, "RMSNORM_QUANT_2", design.htu_enabled ? "HTU" : "GEMM_MUX");
     const int f_htu = design.htu_enabled ? fifo("htu_to_mux", fd.gemm_mux, "HTU", "GEMM_MUX") : f_norm2;
-    const int f_yout = fifo("y", fd.stream, "RESIDUAL", "WEIGHT_PRODUCER");
+    const int f_yout = fifo("y", fd.stream, "RESIDUAL", state_master);
 
     auto add = [&](BlockProgram b) { g.blocks.push_back(std::move(b)); };
     auto block = [](std::string name, std::string function, std::string source) {
@@ -366,49 +372,62 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
     };
 
     // ---- WEIGHT_PRODUCER (M_AXI_STATIC): strictly sequential per layer [C] --------------------
+    // Each memory master is one block whose phases run in the released producer's order; with
+    // design.axi.state_master the states and activations go to STATE_MASTER (same order, same
+    // port logic, its own masters) and WEIGHT_PRODUCER keeps the weights.
+    const uint64_t conv_layer = static_cast<uint64_t>(2 * s.conv_beats * kBeatBytes);
+    const uint64_t state_layer = static_cast<uint64_t>(s.state_beats * kBeatBytes);
+    const uint64_t weight_layer =
+        static_cast<uint64_t>((s.weight_beats + s.scale_beats) * design.axi.masters * design.axi.width_bits / 8);
+    auto mem = [&](std::string name, PhaseKind kind, int64_t beats, uint64_t base, uint64_t per_layer,
+                   std::vector<StreamAccess> reads, std::vector<StreamAccess> writes, Applies when = Applies::Always) {
+        Phase p = loop(std::move(name), beats, 1, std::move(reads), std::move(writes), when);
+        p.kind = kind;
+        p.address = base;
+        p.address_per_layer = per_layer;
+        return p;
+    };
+    // A master's beats carry all its ports' data (beat_tokens 32-byte tokens each); the
+    // non-weight streams are 32-byte tokens, so a beat moves beat_tokens of them (the last beat
+    // of a phase the rest).
+    auto stream = [&](BlockProgram& b, int64_t beat_tokens, const std::string& name, PhaseKind kind, int64_t tokens,
+                      uint64_t base, uint64_t per_layer, int f, Applies when = Applies::Always) {
+        const int64_t full = tokens / beat_tokens, rest = tokens % beat_tokens;
+        auto acc = [&](int64_t count) { return std::vector<StreamAccess>{every(f, static_cast<int>(count))}; };
+        const bool rd = kind == PhaseKind::MemRead;
+        if (full > 0)
+            b.phases.push_back(mem(name, kind, full, base, per_layer, rd ? std::vector<StreamAccess>{} : acc(beat_tokens),
+                                   rd ? acc(beat_tokens) : std::vector<StreamAccess>{}, when));
+        if (rest > 0)
+            b.phases.push_back(mem(name + "_tail", kind, 1, base + static_cast<uint64_t>(full * beat_tokens * kBeatBytes), per_layer,
+                                   rd ? std::vector<StreamAccess>{} : acc(rest), rd ? acc(rest) : std::vector<StreamAccess>{}, when));
+    };
     {
-        BlockProgram b = block("WEIGHT_PRODUCER", "AXI master: states and weights in, states out",
+        BlockProgram b = block("WEIGHT_PRODUCER", split_masters ? "AXI masters: weights in" : "AXI master: states and weights in, states out",
                                "case/M_AXI_STATIC.cpp: per-layer phases and beat counts (lightmamba.md 3.2)");
         b.is_memory_master = true;
-        auto mem = [&](std::string name, PhaseKind kind, int64_t beats, uint64_t base, uint64_t per_layer,
-                       std::vector<StreamAccess> reads, std::vector<StreamAccess> writes, Applies when = Applies::Always) {
-            Phase p = loop(std::move(name), beats, 1, std::move(reads), std::move(writes), when);
-            p.kind = kind;
-            p.address = base;
-            p.address_per_layer = per_layer;
-            return p;
-        };
-        const uint64_t conv_layer = static_cast<uint64_t>(2 * s.conv_beats * kBeatBytes);
-        const uint64_t state_layer = static_cast<uint64_t>(s.state_beats * kBeatBytes);
-        const uint64_t weight_layer =
-            static_cast<uint64_t>((s.weight_beats + s.scale_beats) * design.axi.masters * design.axi.width_bits / 8);
-        // Producer beats carry all masters' data (beat_tokens 32-byte tokens each); the
-        // non-weight streams are 32-byte tokens, so a beat moves beat_tokens of them (the last
-        // beat of a phase the rest).
-        const int64_t beat_tokens = std::max(1, design.axi.masters * design.axi.width_bits / 8 / kBeatBytes);
-        auto stream = [&](const std::string& name, PhaseKind kind, int64_t tokens, uint64_t base, uint64_t per_layer, int f,
-                          Applies when = Applies::Always) {
-            const int64_t full = tokens / beat_tokens, rest = tokens % beat_tokens;
-            auto acc = [&](int64_t count) { return std::vector<StreamAccess>{every(f, static_cast<int>(count))}; };
-            const bool rd = kind == PhaseKind::MemRead;
-            if (full > 0)
-                b.phases.push_back(mem(name, kind, full, base, per_layer, rd ? std::vector<StreamAccess>{} : acc(beat_tokens),
-                                       rd ? acc(beat_tokens) : std::vector<StreamAccess>{}, when));
-            if (rest > 0)
-                b.phases.push_back(mem(name + "_tail", kind, 1, base + static_cast<uint64_t>(full * beat_tokens * kBeatBytes), per_layer,
-                                       rd ? std::vector<StreamAccess>{} : acc(rest), rd ? acc(rest) : std::vector<StreamAccess>{}, when));
-        };
-        stream("read_x", PhaseKind::MemRead, s.x_beats, kXBase, 0, f_x, Applies::FirstLayer);
-        stream("read_conv_state", PhaseKind::MemRead, s.conv_beats, kConvBase, conv_layer, f_conv_in);
-        stream("read_conv_weights", PhaseKind::MemRead, s.conv_beats, kConvBase + s.conv_beats * kBeatBytes, conv_layer, f_conv_in);
-        if (!on_chip_state) stream("read_ssm_state", PhaseKind::MemRead, s.state_beats, kStateBase, state_layer, f_h_in);
+        BlockProgram st = block("STATE_MASTER", "AXI masters of their own: states and activations in and out",
+                                "design.axi.state_master [A]: M_AXI_STATIC's state phases in its order");
+        st.is_memory_master = true;
+        BlockProgram& sm = split_masters ? st : b;
+        const int sm_bits = split_masters ? design.axi.state_masters * design.axi.state_width_bits
+                                          : design.axi.masters * design.axi.width_bits;
+        const int64_t beat_tokens = std::max(1, sm_bits / 8 / kBeatBytes);
+        stream(sm, beat_tokens, "read_x", PhaseKind::MemRead, s.x_beats, kXBase, 0, f_x, Applies::FirstLayer);
+        stream(sm, beat_tokens, "read_conv_state", PhaseKind::MemRead, s.conv_beats, kConvBase, conv_layer, f_conv_in);
+        stream(sm, beat_tokens, "read_conv_weights", PhaseKind::MemRead, s.conv_beats, kConvBase + s.conv_beats * kBeatBytes,
+               conv_layer, f_conv_in);
+        if (!on_chip_state)
+            stream(sm, beat_tokens, "read_ssm_state", PhaseKind::MemRead, s.state_beats, kStateBase, state_layer, f_h_in);
         const int64_t period = kScaleBeatsPerLoop + kWeightBeatsPerLoop;
         b.phases.push_back(mem("read_weights", PhaseKind::MemRead, s.weight_beats + s.scale_beats, kWeightBase, weight_layer, {},
                                {pattern(f_scale, period, 0, kScaleBeatsPerLoop), pattern(f_weight, period, kScaleBeatsPerLoop, period)}));
-        stream("write_conv_state", PhaseKind::MemWrite, s.conv_beats, kConvBase, conv_layer, f_conv_out);
-        if (!on_chip_state) stream("write_ssm_state", PhaseKind::MemWrite, s.state_beats, kStateBase, state_layer, f_h_out);
-        stream("write_y", PhaseKind::MemWrite, s.x_beats, kYBase, 0, f_yout, Applies::LastLayer);
+        stream(sm, beat_tokens, "write_conv_state", PhaseKind::MemWrite, s.conv_beats, kConvBase, conv_layer, f_conv_out);
+        if (!on_chip_state)
+            stream(sm, beat_tokens, "write_ssm_state", PhaseKind::MemWrite, s.state_beats, kStateBase, state_layer, f_h_out);
+        stream(sm, beat_tokens, "write_y", PhaseKind::MemWrite, s.x_beats, kYBase, 0, f_yout, Applies::LastLayer);
         add(b);
+        if (split_masters) add(st);
     }
 
     // ---- Residual stream and the first norm -------------------------------------------------
@@ -729,6 +748,9 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
                                                 design.mmu.output_lanes, design.precision,
                                                 b.name == "GEMM" ? fmt::format(", adder tree +{} stages", extra) : "");
         }
+        if (b.name == "STATE_MASTER")
+            b.timing_extrapolated = fmt::format("{} x {}-bit state masters: the released single master's routing",
+                                                design.axi.state_masters, design.axi.state_width_bits);
         if (axi_changed && b.name == "WEIGHT_PRODUCER")
             b.timing_extrapolated = fmt::format("{} x {}-bit masters: the released single master's routing", design.axi.masters,
                                                 design.axi.width_bits);

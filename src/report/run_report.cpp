@@ -93,10 +93,18 @@ nlohmann::json run_report_json(const RunSummary& run) {
     }
     j["fifos"] = fifos;
     const double seconds = sim.total_cycles / clock_hz;
+    // Bytes per memory stream: a weight or weight-scale token is one beat of the weight masters;
+    // every other memory stream's token is 32 bytes (one beat of the released 256-bit master,
+    // several per beat on wider masters).
     const int64_t beat_bytes = int64_t{design.axi.masters} * design.axi.width_bits / 8;
+    constexpr int64_t kStreamTokenBytes = 32;
     json streams = json::object();
-    for (const hw::FifoReport& f : sim.fifos)
-        if (f.producer == "WEIGHT_PRODUCER" || f.consumer == "WEIGHT_PRODUCER") streams[f.name] = f.tokens * beat_bytes;
+    for (const hw::FifoReport& f : sim.fifos) {
+        const bool memory = f.producer == "WEIGHT_PRODUCER" || f.consumer == "WEIGHT_PRODUCER" ||
+                            f.producer == "STATE_MASTER" || f.consumer == "STATE_MASTER";
+        const bool weights = f.name == "weight" || f.name == "weight_scale";
+        if (memory) streams[f.name] = f.tokens * (weights ? beat_bytes : kStreamTokenBytes);
+    }
     j["memory"] = {{"bytes_read", sim.memory.read_bytes},
                    {"bytes_written", sim.memory.write_bytes},
                    {"achieved_gbps", seconds > 0 ? (sim.memory.read_bytes + sim.memory.write_bytes) / seconds / 1e9 : 0.0},
@@ -130,11 +138,12 @@ nlohmann::json run_report_json(const RunSummary& run) {
         j["resources"] = r["resources"];
         j["resource_blocks"] = r["resource_blocks"];
     }
-    j["simulator"] = {{"wall_s", run.wall_s},
-                      {"simulated_cycles", sim.total_cycles},
-                      {"simulated_cycles_per_s", run.wall_s > 0 ? sim.total_cycles / run.wall_s : 0.0},
+    // Everything that depends on the machine's wall clock is under simulator.wall, so that two
+    // runs of one command give identical reports once that key is removed (tests/test_robustness).
+    j["simulator"] = {{"simulated_cycles", sim.total_cycles},
                       {"mode", run.mode},
-                      {"systemc", sc_core::sc_release()}};
+                      {"systemc", sc_core::sc_release()},
+                      {"wall", {{"s", run.wall_s}, {"simulated_cycles_per_s", run.wall_s > 0 ? sim.total_cycles / run.wall_s : 0.0}}}};
     return j;
 }
 
