@@ -36,7 +36,7 @@ constexpr double kQuantizerLut = 4174 * kHlsLutToImpl;
 // HLS-internal FIFOs, and any error in the per-block numbers) is this fixed term, computed once
 // as (released total) - (sum of the blocks for configs/vck190.json) and not scaled with the
 // design. docs/configuration.md lists the derivation.
-constexpr ResourceVector kUnattributed = {27171, 75495, 12, 290, 17};
+constexpr ResourceVector kUnattributed = {21471, 73815, 12, 268, 17};
 
 struct Fifo {
     const char* name;
@@ -226,13 +226,28 @@ ResourceReport estimate_resources(const HardwareConfig& config, const ModelCard&
         add("STATE_MASTER", r, bytes, "[A] a copy of the producer's logic and queues on its own masters");
     }
     {
+        // The released SpinalHDL queues, counted in SPINAL/src/main/scala (ACCELERATOR.scala,
+        // MAMBA.scala) with their data widths [C]: at the top, 512-deep (fifo_depths.stream) the
+        // weight queue, nine 256-bit state / conv / y queues and two 24-bit weight-scale queues;
+        // inside MAMBA, 67 queue(8) (24 x 256-bit, 18 x 64-bit, 3 x 32-bit, 2 x 24-bit, 20 x 8-bit)
+        // and HT_STATE's two 64-deep outputs (64- and 8-bit). The 64-bit internal queues carry
+        // the SSM core's 8 x 8-bit tokens and widen with the SSM unit [A: which queue is which
+        // was read from the port widths, not traced one by one].
         ResourceVector r;
         double bytes = 0;
+        const int ssm_tokens = d.ssmu_lanes / 8;
         r += fifo_cost({"weights", d.fifo.stream, 1L * d.axi.masters * d.axi.width_bits}, d, &bytes);
-        for (int i = 0; i < 4; ++i) r += fifo_cost({"scale/conv/h/y", d.fifo.stream, beat}, d, &bytes);
-        r += fifo_cost({"ht_state->dah", d.fifo.ht_state_to_dah, 72}, d, &bytes);
-        for (int i = 0; i < 40; ++i) r += fifo_cost({"internal", d.fifo.internal, 72}, d, &bytes);
-        add("STREAM_FIFOS", r, bytes, "[C] ACCELERATOR 512-deep queues, MAMBA queue(8) x ~40 [A count]");
+        for (int i = 0; i < 9; ++i) r += fifo_cost({"state/conv/y", d.fifo.stream, beat}, d, &bytes);
+        for (int i = 0; i < 2; ++i) r += fifo_cost({"weight scale", d.fifo.stream, 24}, d, &bytes);
+        struct InternalQueues {
+            int count, width_bits;
+        };
+        for (const InternalQueues& q : {InternalQueues{24, 256}, InternalQueues{18, 64 * ssm_tokens}, InternalQueues{3, 32},
+                                        InternalQueues{2, 24}, InternalQueues{20, 8}})
+            for (int i = 0; i < q.count; ++i) r += fifo_cost({"internal", d.fifo.internal, q.width_bits}, d, &bytes);
+        r += fifo_cost({"ht_state->dah", d.fifo.ht_state_to_dah, 64 * ssm_tokens}, d, &bytes);
+        r += fifo_cost({"ht_state->dah scale", d.fifo.ht_state_to_dah, 8 * ssm_tokens}, d, &bytes);
+        add("STREAM_FIFOS", r, bytes, "[C] 12 ACCELERATOR queues (512-deep), 67 MAMBA queue(8), 2 x 64-deep");
     }
     if (!d.reorder) {
         // Natural in_proj order (z, x, B, C, dt): the whole z and x (u) vectors wait for dt, the
