@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "config/hardware_config.h"
+#include "energy/energy_model.h"
 #include "model/model_card.h"
 
 namespace lmsim::cli {
@@ -26,6 +27,7 @@ struct CalibrateArgs {
     std::vector<std::string> sets;
     std::string model = "mamba2-2.7b";
     double board_tokens_per_s = 0;
+    double board_tokens_per_j = 0;  // with --parameter platform.energy.static_w
     std::string board_source;
     std::string parameter = "platform.memory.noc_latency_ns";
 };
@@ -43,11 +45,41 @@ double seconds_per_token(const CalibrateArgs& a, double value, const std::string
     }
 }
 
+// The static power (platform.energy.static_w): the one free term of the energy model, fitted so
+// that the measured rate over the modelled power gives the measured tokens per joule. The
+// dynamic energy per token comes from one child run (its action counts do not depend on the
+// static power); the fit is closed-form (energy/energy_model.h fit_static_w).
+void calibrate_static_power(const CalibrateArgs& a, const HardwareConfig& hw) {
+    if (!(a.board_tokens_per_j > 0))
+        throw InputError("--board-tokens-per-j: expected the measured energy efficiency (> 0) to fit platform.energy.static_w");
+    const TemporaryDirectory tmp("lmsim-calibrate");
+    std::vector<std::string> args = {a.config, "--model", a.model};
+    for (const auto& s : a.sets) args.insert(args.end(), {"--set", s});
+    nlohmann::json j;
+    try {
+        j = run_child(args, tmp.path);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("calibrate: ") + e.what());
+    }
+    const double dynamic = j["energy"]["dynamic_j_per_token"].get<double>();
+    const double fitted = fit_static_w(dynamic, a.board_tokens_per_s, a.board_tokens_per_j);
+    if (fitted < 0)
+        throw InputError(fmt::format("--board-tokens-per-j {}: the modelled dynamic energy alone ({:.4f} J per token) exceeds "
+                                     "the measured {:.4f} J per token", a.board_tokens_per_j, dynamic, 1.0 / a.board_tokens_per_j));
+    fmt::print("calibrate platform.energy.static_w: {} on {} at {} MHz, board {:.4f} tokens/s at {:.4f} tokens/J{}\n", a.model,
+               hw.platform.name, hw.design.clock_mhz, a.board_tokens_per_s, a.board_tokens_per_j,
+               a.board_source.empty() ? "" : " (" + a.board_source + ")");
+    fmt::print("  measured power {:.4f} W = static + dynamic {:.4f} J/token x {:.4f} tokens/s ({:.4f} W)\n",
+               a.board_tokens_per_s / a.board_tokens_per_j, dynamic, a.board_tokens_per_s, dynamic * a.board_tokens_per_s);
+    fmt::print("  fitted static_w = {:.4f} W (config value {:.4f} W)\n", fitted, hw.platform.energy.static_w);
+}
+
 void run_calibrate(const CalibrateArgs& a) {
     if (!(a.board_tokens_per_s > 0)) throw InputError("--board-tokens-per-s: expected the measured rate (> 0)");
     const HardwareConfig hw = load_hardware_config(find_config(a.config), a.sets);
+    if (a.parameter == "platform.energy.static_w") return calibrate_static_power(a, hw);
     if (a.parameter != "platform.memory.noc_latency_ns")
-        throw InputError("--parameter: only platform.memory.noc_latency_ns can be calibrated");
+        throw InputError("--parameter: platform.memory.noc_latency_ns or platform.energy.static_w");
     const double current = hw.platform.memory.noc_latency_ns;
     const HostConfig& host = hw.platform.host;
     find_model_card(a.model);  // a bad --model is the user's, before any child run
@@ -120,6 +152,7 @@ void add_calibrate_command(CLI::App& app) {
     cmd->add_option("--set", args->sets, "override a config value: path=value (e.g. design.clock_mhz=425)");
     cmd->add_option("--model", args->model, "model card")->capture_default_str();
     cmd->add_option("--board-tokens-per-s", args->board_tokens_per_s, "the measured rate to fit")->required();
+    cmd->add_option("--board-tokens-per-j", args->board_tokens_per_j, "the measured energy efficiency (platform.energy.static_w)");
     cmd->add_option("--board-source", args->board_source, "where the measured rate comes from (printed)");
     cmd->add_option("--parameter", args->parameter, "the constant to fit")->capture_default_str();
     cmd->callback([args] { run_calibrate(*args); });

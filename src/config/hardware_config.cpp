@@ -143,7 +143,7 @@ ResourceVector read_budget(const JsonObject& o) {
 
 PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     p.require_known_keys({"name", "part", "family", "slrs", "aie_tiles", "max_clock_mhz",
-                          "static_power_w", "host", "memory", "sources"});
+                          "energy", "host", "memory", "sources"});
     PlatformConfig c;
     c.name = p.get_string("name");
     c.part = p.get_string("part");
@@ -155,7 +155,29 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
         c.slrs.push_back(read_budget(JsonObject(slrs[i], p.file(), p.path() + "/slrs/" + std::to_string(i))));
     c.aie_tiles = static_cast<int>(p.get_int_or("aie_tiles", 0, 0, 100000));
     c.max_clock_mhz = p.get_number("max_clock_mhz", 1, 2000);
-    c.static_power_w = p.get_number_or("static_power_w", 0, 0, 1000);
+    if (p.has("energy")) {
+        JsonObject e = p.get_object("energy");
+        e.require_known_keys({"mac4_lut_pj", "mac8_lut_pj", "mac4_dsp_pj", "mac8_dsp_pj", "lut_rom_lookup_pj",
+                              "bram_pj_per_bit", "uram_pj_per_bit", "fifo_lutram_pj_per_bit", "fifo_bram_pj_per_bit",
+                              "axi_pj_per_byte", "interconnect_pj_per_byte", "static_w", "sources"});
+        EnergyConfig& x = c.energy;
+        x.mac4_lut_pj = e.get_number("mac4_lut_pj", 0, 1000);
+        x.mac8_lut_pj = e.get_number("mac8_lut_pj", 0, 1000);
+        x.mac4_dsp_pj = e.get_number("mac4_dsp_pj", 0, 1000);
+        x.mac8_dsp_pj = e.get_number("mac8_dsp_pj", 0, 1000);
+        x.lut_rom_lookup_pj = e.get_number("lut_rom_lookup_pj", 0, 1000);
+        x.bram_pj_per_bit = e.get_number("bram_pj_per_bit", 0, 1000);
+        x.uram_pj_per_bit = e.get_number("uram_pj_per_bit", 0, 1000);
+        x.fifo_lutram_pj_per_bit = e.get_number("fifo_lutram_pj_per_bit", 0, 1000);
+        x.fifo_bram_pj_per_bit = e.get_number("fifo_bram_pj_per_bit", 0, 1000);
+        x.axi_pj_per_byte = e.get_number("axi_pj_per_byte", 0, 10000);
+        x.interconnect_pj_per_byte = e.get_number("interconnect_pj_per_byte", 0, 10000);
+        x.static_w = e.get_number("static_w", 0, 1000);
+        if (e.has("sources")) {
+            const auto& src = doc.at("platform").at("energy").at("sources");
+            if (src.is_object() && src.contains("static_w") && src["static_w"].is_string()) x.static_source = src["static_w"];
+        }
+    }
     if (p.has("host")) {
         JsonObject h = p.get_object("host");
         h.require_known_keys({"per_token_s", "per_token_s_min", "per_token_s_max", "source"});

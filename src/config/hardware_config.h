@@ -61,12 +61,27 @@ struct HostConfig {
     double per_token_s_min = 0, per_token_s_max = 0;
 };
 
+// Energy per action and static power (platform.energy; docs/energy.md has every constant's
+// source). FPGA vendors publish no per-operation energies: the per-action values are documented
+// estimates, and the static power is the one term fitted to a measured board figure.
+struct EnergyConfig {
+    double mac4_lut_pj = 0, mac8_lut_pj = 0;   // one multiply-accumulate in LUT fabric
+    double mac4_dsp_pj = 0, mac8_dsp_pj = 0;   // one MAC in a DSP (4-bit: two packed per DSP)
+    double lut_rom_lookup_pj = 0;              // one lookup-table read (SiLU, softplus, exp, rsqrt)
+    double bram_pj_per_bit = 0, uram_pj_per_bit = 0;  // one bit read or written
+    double fifo_lutram_pj_per_bit = 0, fifo_bram_pj_per_bit = 0;  // one bit pushed and popped
+    double axi_pj_per_byte = 0;                // the AXI path between the PL and the memory interface
+    double interconnect_pj_per_byte = 0;       // Versal NoC or the U280's HBM switch
+    double static_w = 0;                       // device + board static power [fitted or estimated]
+    std::string static_source;
+};
+
 struct PlatformConfig {
     std::string name, part, family;
     std::vector<ResourceVector> slrs;  // budgets per super logic region (one on Versal)
     int aie_tiles = 0;
     double max_clock_mhz = 0;
-    double static_power_w = 0;
+    EnergyConfig energy;
     HostConfig host;
     MemorySystemConfig memory;
     ResourceVector total() const;

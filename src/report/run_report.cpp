@@ -4,6 +4,7 @@
 
 #include <systemc>
 
+#include "energy/energy_model.h"
 #include "report/resources_json.h"
 
 namespace lmsim {
@@ -137,6 +138,24 @@ nlohmann::json run_report_json(const RunSummary& run) {
         json r = resources_json(*run.resources);
         j["resources"] = r["resources"];
         j["resource_blocks"] = r["resource_blocks"];
+    }
+    // Energy per token (energy/energy_model.h), at the rate with the host's share: the board's
+    // static power burns while the host works too.
+    {
+        const EnergyReport en = estimate_energy(*run.hw, sim, static_cast<int>(sim.token_end_cycles.size()),
+                                                j["decode"]["host"]["tokens_per_s"].get<double>());
+        json actions = json::object(), breakdown = json::object();
+        for (const EnergyAction& a : en.actions) actions[a.unit][a.action] = {{"count", a.count}, {"pj_each", a.pj_each}};
+        for (const auto& [unit, joules] : en.unit_j) breakdown[unit] = joules;
+        j["energy"] = {{"j_per_token", en.j_per_token},
+                       {"tokens_per_j", en.tokens_per_j},
+                       {"at_tokens_per_s", en.tokens_per_s},
+                       {"dynamic_j_per_token", en.dynamic_j_per_token},
+                       {"power_w", {{"static", en.static_w}, {"dynamic", en.dynamic_w}, {"total", en.total_w}}},
+                       {"static_source", en.static_source},
+                       {"breakdown_j", breakdown},
+                       {"actions", actions},
+                       {"counts_over_tokens", sim.token_end_cycles.size()}};
     }
     // Everything that depends on the machine's wall clock is under simulator.wall, so that two
     // runs of one command give identical reports once that key is removed (tests/test_robustness).
