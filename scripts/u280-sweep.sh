@@ -26,6 +26,7 @@ for mmu in 64x32:32 32x32:16; do
             "$(grep -m1 'lmsim' "$TMP/log" | cut -c1-120)"
           continue
         fi
+        rm -f "$TMP/check.json"
         # shellcheck disable=SC2086
         "$LMSIM" check u280 --json "$TMP/check.json" $sets >/dev/null 2>&1 || true
         python3 - "$TMP/run/report.json" "$TMP/check.json" "$il" "$ol" "$masters" "$sm" "$lanes" "$ii" "$htu" <<'EOF'

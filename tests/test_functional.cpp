@@ -119,3 +119,12 @@ TEST_CASE("functional datapath equals the golden model bit for bit: the U280 des
     auto source = open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
     check_against_golden(*source, Rotation::OfflineOnline, {"design.axi.state_master.masters=2"}, 2, "u280");
 }
+
+TEST_CASE("functional datapath equals the golden model bit for bit: SSM unit of 64 lanes, MMU 16 x 4 W4A4, three state masters",
+          "[hw][functional][template]") {
+    auto source = open_safetensors_weights(std::string(LMSIM_TEST_DATA) + "/mamba2-tiny.weights.safetensors");
+    check_against_golden(*source, Rotation::Offline, {"design.ssmu.lanes=64"}, 2);
+    check_against_golden(*source, Rotation::Offline, {"design.mmu.input_lanes=16", "design.mmu.output_lanes=4"}, 2);
+    // 3 x 256-bit state masters: 3 tokens per beat, so every state stream ends in a tail beat.
+    check_against_golden(*source, Rotation::OfflineOnline, {"design.axi.state_master.masters=3"}, 2, "u280");
+}

@@ -118,6 +118,9 @@ void run_bench_memory(const BenchMemoryArgs& a) {
     if (a.layers < 1) throw InputError("--layers must be >= 1");
     const std::string config = find_config(a.config);
     const HardwareConfig hw = load_hardware_config(config, a.sets);
+    if (hw.design.axi.state_masters > 0)
+        throw InputError("bench memory: the design has a state master (design.axi.state_master); the replay drives one "
+                         "memory port with one producer's traffic: add --set design.axi.state_master.masters=0");
     ModelCard card = find_model_card(a.model);
     card.n_layer = std::min(card.n_layer, a.layers);
     hw::SimulationOptions options;

@@ -87,8 +87,8 @@ void run_regress(const RegressArgs& a) {
         json now;
         try {
             now = counts_of(run_child(args, tmp.path + "/" + std::to_string(selected)));
-        } catch (const std::runtime_error& e) {
-            // A point that no longer runs (a deadlock, a refused config) is a difference too;
+        } catch (const std::exception& e) {
+            // A point that no longer runs (or whose report lacks a count) (a deadlock, a refused config) is a difference too;
             // an update stops rather than record it.
             if (a.update) throw std::runtime_error(fmt::format("regress: point {}: {}", name, e.what()));
             fmt::print("{:<40} FAILED: {}\n", name, e.what());
@@ -129,11 +129,17 @@ void run_regress(const RegressArgs& a) {
     if (selected == 0)
         throw InputError(fmt::format("{}: no point matches --label {}{}", a.table, a.label, a.only.empty() ? "" : " --only " + a.only));
     if (a.update) {
+        // Written to a temporary file beside the table and renamed over it (no fsync).
         const std::string part = a.table + ".part";
         {
             std::ofstream f(part);
             f << table.dump(2) << "\n";
-            if (!f) throw std::runtime_error("regress: cannot write " + part);
+            f.close();
+            if (!f) {
+                std::error_code ec;
+                std::filesystem::remove(part, ec);
+                throw InputError(fmt::format("{}: cannot write the updated table", part));
+            }
         }
         std::filesystem::rename(part, a.table);
         fmt::print("wrote {} ({} points updated)\n", a.table, selected);

@@ -213,7 +213,9 @@ ResourceReport estimate_resources(const HardwareConfig& config, const ModelCard&
         double bytes = 0;
         const long wide = 1L * d.axi.masters * d.axi.width_bits;
         r += fifo_cost({"m_axi weights", d.fifo.m_axi, wide}, d, &bytes);
-        for (int i = 0; i < 6; ++i) r += fifo_cost({"m_axi stream", d.fifo.m_axi, beat}, d, &bytes);
+        // The state and activation streams' queues sit with the state master when it has one.
+        const int state_queues = d.axi.state_masters > 0 ? 0 : 6;
+        for (int i = 0; i < state_queues; ++i) r += fifo_cost({"m_axi stream", d.fifo.m_axi, beat}, d, &bytes);
         add("M_AXI", r, bytes, "[HLS] weight producer x factor; [A] per-master adapter; [C] 7 internal queues");
     }
     if (d.axi.state_masters > 0) {

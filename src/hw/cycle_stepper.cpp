@@ -212,6 +212,10 @@ private:
         }
         if (c < next_lower_ || !inputs_ready(c)) return false;
         const uint32_t mine = fired_outputs();
+        // Read and write in the same cycle (depth % II = 0): a write without room stalls the read.
+        if (off == 0 && pending_.size() + 1 > static_cast<std::size_t>(k) &&
+            !room(outs_, pending_.empty() ? mine : pending_.front(), c))
+            return false;
         take_inputs(c);
         pending_.push_back(mine);
         for (Access& a : ins_) a.pos = (a.pos + 1) % a.a->period;

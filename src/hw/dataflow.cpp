@@ -340,11 +340,13 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
         if (!output_bound(due_mask, &room, blocked)) return Status::BlockedOnOutput;
         if (room != kNever) out_bound = room - stall_off_;
     }
-    // The slot reads its inputs as soon as they are there; a write without room holds the
-    // pipeline, so the slot's time (and the next slot's) follows the write.
+    // The slot's time follows both its reads and the due write. When the write falls later
+    // in the slot (depth % II > 0) the reads happen as soon as the inputs are there and the
+    // write's wait holds the pipeline afterwards; when both fall in the same cycle (depth % II
+    // = 0) a blocked write stalls that cycle's reads too.
     const Cycle t = std::max({lower, in_bound, out_bound});
     if (starts) {
-        pop_inputs(std::max(lower, in_bound));
+        pop_inputs(stall_off_ > 0 ? std::max(lower, in_bound) : t);
         stall_pending_.push_back(mine);
     }
     if (due) {

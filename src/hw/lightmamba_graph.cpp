@@ -281,6 +281,17 @@ DataflowGraph build_lightmamba_graph(const ModelCard& model, const DesignConfig&
         f.latency_cycles = kSpinalQueueLatencyCycles +
                            kRegisterSliceCycles * (rtl_of(f.producer).out_regslice + rtl_of(f.consumer).in_regslice);
     }
+    // An access that moves more tokens at once than its FIFO can hold would wait forever (wide
+    // masters, a widened SSM unit's k-token accesses to one-token-wide queues).
+    for (const BlockProgram& b : g.blocks)
+        for (const Phase& p : b.phases)
+            for (const auto* accesses : {&p.reads, &p.writes})
+                for (const StreamAccess& a : *accesses)
+                    if (a.count > g.fifos[a.fifo].capacity)
+                        throw InputError(fmt::format("FIFO {} ({} -> {}) holds {} tokens, but {} moves {} at once (phase {}); "
+                                                     "deepen it (design.fifo_depths) or narrow the masters / SSM unit",
+                                                     g.fifos[a.fifo].name, g.fifos[a.fifo].producer, g.fifos[a.fifo].consumer,
+                                                     g.fifos[a.fifo].capacity, b.name, a.count, p.name));
     return g;
 }
 
@@ -481,6 +492,19 @@ DataflowGraph build_graph_without_timing(const ModelCard& model, const DesignCon
             return ol >= kTileLanes ? pattern(f_gemm, ol / kTileLanes, 0, 1) : every(f_gemm, kTileLanes / ol);
         };
         const int64_t gsz = 1 + 2 * s.xz_tiles_per_group;
+        // Each in_proj phase must start on a GEMM token boundary (the read pattern restarts per
+        // phase): its tile count a multiple of the tiles per token.
+        if (ol > kTileLanes) {
+            const int64_t per_token = ol / kTileLanes;
+            const std::vector<int64_t> starts = reorder ? std::vector<int64_t>{s.bc_tiles}
+                                                        : std::vector<int64_t>{s.d_inner_tiles, s.d_inner_tiles + s.bc_tiles};
+            for (int64_t tiles : starts)
+                if (tiles % per_token != 0)
+                    throw InputError(fmt::format("design.mmu.output_lanes {}: an output token carries {} tiles, which does not "
+                                                 "divide the {} tiles of {}'s in_proj section before the next (GEMM_DEMUX routes "
+                                                 "whole tokens per section); use a power of two that divides it",
+                                                 ol, per_token, tiles, model.name));
+        }
         if (reorder) {
             // B, C first (32 tiles), then per group of 8 heads: dt, then 64 x (x, z).
             b.phases = {loop("bc", s.bc_tiles, 1, {gemm_read()}, {every(f_xbc)}),
@@ -735,7 +759,8 @@ void apply_timing(DataflowGraph& g, const DesignConfig& design) {
         // programs above); II, depth and overhead stay the released block's, except that a
         // wider MMU's adder tree is one stage deeper per doubling of its input lanes.
         if (ssmu_widened && ssm_unit_block(b.name))
-            b.timing_extrapolated = fmt::format("SSM unit at {} lanes: released 8-lane II, depth and overhead, trips / {}",
+            b.timing_extrapolated = fmt::format("SSM unit at {} lanes: released 8-lane II, depth and overhead; trips and tokens "
+                                                "per access follow k = {} tokens per SSM iteration",
                                                 design.ssmu_lanes, design.ssmu_lanes / kTokenLanes);
         if (b.name == "HT_STATE" && design.ht_state_ii != released.ht_state_ii)
             b.timing_extrapolated += fmt::format("{}exchange II {} (released 2) with the released depth",
