@@ -76,3 +76,34 @@ TEST_CASE("energy (regression): the VCK190's static power is the calibration's f
     INFO("W8A8 predicted " << predicted << " tokens/J");
     CHECK(predicted == Approx(1.128).margin(0.005));
 }
+
+TEST_CASE("lmsim energy: designs against the GPU baselines of the same model, as a table, JSON and CSV", "[energy][cli]") {
+    const std::string dir = (std::filesystem::temp_directory_path() / "lmsim-energy-cmd").string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    Result r = run("energy vck190 u280 --model mamba2-130m --json " + dir + "/e.json --csv " + dir + "/e.csv");
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    std::ifstream f(dir + "/e.json");
+    const nlohmann::json j = nlohmann::json::parse(f);
+    REQUIRE(j["points"].size() == 2);
+    for (const auto& p : j["points"]) {
+        CHECK(p["tokens_per_j"].get<double>() == Approx(p["tokens_per_s"].get<double>() / p["power_w"].get<double>()));
+        REQUIRE(p["against"].size() == 1);  // the measured H100 row for mamba2-130m
+        CHECK(p["against"][0]["baseline"] == "H100 80GB (FP16, measured)");
+        CHECK(p["against"][0]["tokens_per_j_ratio"].get<double>() == Approx(p["tokens_per_j"].get<double>() / 5.732));
+    }
+    CHECK(j["claims"].empty());  // the paper's claims are about mamba2-2.7b
+    CHECK(j["baselines"].size() == 7);
+    std::ifstream c(dir + "/e.csv");
+    std::string line;
+    int lines = 0;
+    while (std::getline(c, line)) ++lines;
+    CHECK(lines == 1 + 2);
+    // A bad baselines file is the user's error, named, and nothing is written.
+    std::ofstream(dir + "/bad.json") << R"({"baselines": [{"name": "x", "model": "mamba2-130m"}]})";
+    Result bad = run("energy vck190 --model mamba2-130m --baselines " + dir + "/bad.json --json " + dir + "/none.json");
+    CHECK(bad.code == 2);
+    CHECK(bad.output.find("/baselines/0/source") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir + "/none.json"));
+}
