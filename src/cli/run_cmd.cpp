@@ -17,6 +17,7 @@
 #include "hw/lightmamba_graph.h"
 #include "hw/stream_check.h"
 #include "model/safetensors.h"
+#include "report/html_report.h"
 #include "report/run_report.h"
 
 namespace lmsim::cli {
@@ -76,7 +77,8 @@ void run_simulation(const RunArgs& a) {
     const int prompt_len = prompt.empty() ? a.prompt_len : static_cast<int>(prompt.size());
     // The output directory is checked before anything runs, and the results of an earlier run
     // in it are removed, so that a run that fails leaves no result that is not its own.
-    const std::vector<std::string> outputs = {"report.json", "units.csv", "timeline.json"};
+    const std::vector<std::string> outputs = {"report.json", "units.csv", "timeline.json", "report.md", "report.html",
+                                              "per_layer.csv", "fifos.csv", "energy.csv"};
     prepare_output_directory(a.out, outputs);
     // Functional mode: the quantization that goes with the design, checked before anything runs.
     QuantSpec spec;
@@ -170,6 +172,9 @@ void run_simulation(const RunArgs& a) {
     write_file_atomically(a.out + "/report.json", report.dump(1) + "\n");
     write_file_atomically(a.out + "/units.csv", units_csv(sim));
     write_file_atomically(a.out + "/timeline.json", timeline_json(sim, hw.design.clock_mhz));
+    for (const auto& [name, csv] : report_tables_csv(report)) write_file_atomically(a.out + "/" + name, csv);
+    write_file_atomically(a.out + "/report.md", report_markdown(report));
+    write_file_atomically(a.out + "/report.html", report_html(report, find_chart_js()));
 
     const auto& d = report["decode"];
     fmt::print("{} on {} at {} MHz, {} ({} layers), {} token(s), {} memory model ({})\n", hw.design.name,
@@ -201,7 +206,8 @@ void run_simulation(const RunArgs& a) {
                    "generated tokens {}\n",
                    functional["stream_tokens_checked"].get<long>(), functional["streams_checked"].get<long>(),
                    functional["layers_checked"].get<long>(), functional["generated_tokens"].dump());
-    fmt::print("wrote {0}/report.json, {0}/units.csv, {0}/timeline.json\n", a.out);
+    fmt::print("wrote {0}/report.json, report.html, report.md, units.csv, per_layer.csv, fifos.csv, energy.csv, timeline.json\n",
+               a.out);
 }
 
 }  // namespace

@@ -1,0 +1,259 @@
+#include "report/html_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+namespace lmsim {
+namespace {
+
+using nlohmann::json;
+
+// Debian's libjs-chart.js (3.x) installs its UMD build here.
+const char* const kChartJsPaths[] = {"/usr/share/javascript/chart.js/chart.min.js", "/usr/share/javascript/chart.js/chart.js",
+                                     "/usr/share/javascript/chart.js/chart.umd.js"};
+
+std::string html_escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        switch (c) {
+            case '<': o += "&lt;"; break;
+            case '>': o += "&gt;"; break;
+            case '&': o += "&amp;"; break;
+            case '"': o += "&quot;"; break;
+            default: o += c;
+        }
+    }
+    return o;
+}
+
+double num(const json& j, const char* key, double fallback = 0) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : fallback;
+}
+
+struct Headline {
+    std::string label, value;
+};
+
+std::vector<Headline> headlines(const json& r) {
+    const json& d = r["decode"];
+    std::vector<Headline> h = {
+        {"design", r["config"]["design"].get<std::string>() + " on " + r["config"]["platform"].get<std::string>()},
+        {"model", r["model"]["name"].get<std::string>()},
+        {"clock", fmt::format("{} MHz", num(r["config"], "clock_mhz"))},
+        {"tokens per second", fmt::format("{:.3f} ({:.3f} with the host's share)", num(d, "tokens_per_s"), num(d["host"], "tokens_per_s"))},
+        {"cycles per layer", fmt::format("{:.0f}", num(d, "cycles_per_layer"))},
+        {"MMU utilisation", fmt::format("{:.1f} %", 100 * num(r, "mmu_utilization"))},
+        {"memory", fmt::format("{:.2f} of {:.2f} GB/s", num(r["memory"], "achieved_gbps"), num(r["memory"], "peak_gbps"))},
+    };
+    if (r.contains("energy"))
+        h.push_back({"energy", fmt::format("{:.4f} J/token, {:.3f} tokens/J, {:.3f} W", num(r["energy"], "j_per_token"),
+                                           num(r["energy"], "tokens_per_j"), num(r["energy"]["power_w"], "total"))});
+    return h;
+}
+
+// Per unit: busy, stalled on input, stalled on output, idle (cycles).
+struct UnitRow {
+    std::string name;
+    double busy, stall_in, stall_out, idle;
+};
+std::vector<UnitRow> unit_rows(const json& r) {
+    std::vector<UnitRow> v;
+    for (const auto& [name, u] : r["units"].items())
+        v.push_back({name, num(u, "busy_cycles"), num(u, "stall_in_cycles"), num(u, "stall_out_cycles"), num(u, "idle_cycles")});
+    return v;
+}
+
+struct FifoRow {
+    std::string name, producer, consumer;
+    double depth, capacity, tokens, max_occupancy;
+};
+std::vector<FifoRow> fifo_rows(const json& r) {
+    std::vector<FifoRow> v;
+    for (const auto& [name, f] : r["fifos"].items())
+        v.push_back({name, f["producer"], f["consumer"], num(f, "depth"), num(f, "capacity_with_producer_pipeline"), num(f, "tokens"),
+                     num(f, "max_occupancy")});
+    return v;
+}
+
+// The roofline of the MMU: compute bound (MACs per cycle x clock), memory bound (peak bandwidth
+// x operational intensity) and the run's point (its MACs per token x tokens per second).
+struct Roofline {
+    double peak_macs_per_s = 0, peak_bytes_per_s = 0, intensity = 0, achieved_macs_per_s = 0;
+};
+Roofline roofline(const json& r) {
+    Roofline f;
+    const json& mmu = r["config"]["document"]["design"]["mmu"];
+    const double clock_hz = num(r["config"], "clock_mhz") * 1e6;
+    f.peak_macs_per_s = num(mmu, "input_lanes") * num(mmu, "output_lanes") * clock_hz;
+    f.peak_bytes_per_s = num(r["memory"], "peak_gbps") * 1e9;
+    const double tokens = std::max(1.0, num(r["workload"], "simulated_tokens", 1));
+    double macs = 0;
+    if (r.contains("energy") && r["energy"]["actions"].contains("GEMM"))
+        for (const auto& [action, a] : r["energy"]["actions"]["GEMM"].items()) macs += num(a, "count");
+    macs /= tokens;
+    const double bytes = (num(r["memory"], "bytes_read") + num(r["memory"], "bytes_written")) / tokens;
+    f.intensity = bytes > 0 ? macs / bytes : 0;
+    f.achieved_macs_per_s = macs * num(r["decode"], "tokens_per_s");
+    return f;
+}
+
+std::string csv_field(const std::string& s) {
+    return s.find_first_of(",\"") == std::string::npos ? s : "\"" + s + "\"";
+}
+
+}  // namespace
+
+std::string find_chart_js() {
+    for (const char* p : kChartJsPaths) {
+        std::ifstream f(p);
+        if (f) return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    }
+    return "";
+}
+
+std::map<std::string, std::string> report_tables_csv(const json& r) {
+    std::map<std::string, std::string> t;
+    std::string layers = "layer,cycles\n";
+    int i = 0;
+    for (const auto& c : r["per_layer_cycles"]) layers += fmt::format("{},{}\n", i++, c.get<double>());
+    t["per_layer.csv"] = layers;
+    std::string fifos = "fifo,producer,consumer,depth,capacity,tokens,max_occupancy\n";
+    for (const FifoRow& f : fifo_rows(r))
+        fifos += fmt::format("{},{},{},{},{},{},{}\n", f.name, f.producer, f.consumer, f.depth, f.capacity, f.tokens, f.max_occupancy);
+    t["fifos.csv"] = fifos;
+    if (r.contains("energy")) {
+        std::string e = "unit,action,count,pj_each,j_per_token\n";
+        const double tokens = std::max(1.0, num(r["energy"], "counts_over_tokens", 1));
+        for (const auto& [unit, actions] : r["energy"]["actions"].items())
+            for (const auto& [action, a] : actions.items())
+                e += fmt::format("{},{},{},{},{}\n", unit, csv_field(action), num(a, "count"), num(a, "pj_each"),
+                                 num(a, "count") * num(a, "pj_each") / 1e12 / tokens);
+        e += fmt::format("STATIC,static power,,,{}\n", num(r["energy"]["breakdown_j"], "STATIC"));
+        t["energy.csv"] = e;
+    }
+    return t;
+}
+
+std::string report_markdown(const json& r) {
+    std::string md = "# lmsim run report\n\n| | |\n|---|---|\n";
+    for (const Headline& h : headlines(r)) md += fmt::format("| {} | {} |\n", h.label, h.value);
+    md += "\n## Units (cycles)\n\n| unit | busy | stall in | stall out | idle | timing |\n|---|---|---|---|---|---|\n";
+    for (const UnitRow& u : unit_rows(r)) {
+        const json& uj = r["units"][u.name];
+        md += fmt::format("| {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {} |\n", u.name, u.busy, u.stall_in, u.stall_out, u.idle,
+                          uj.contains("timing_extrapolated") ? "extrapolated: " + uj["timing_extrapolated"].get<std::string>()
+                                                             : "published");
+    }
+    md += "\n## FIFOs\n\n| FIFO | producer → consumer | depth | capacity | tokens | max held |\n|---|---|---|---|---|---|\n";
+    for (const FifoRow& f : fifo_rows(r))
+        md += fmt::format("| {} | {} → {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} |\n", f.name, f.producer, f.consumer, f.depth,
+                          f.capacity, f.tokens, f.max_occupancy);
+    if (r.contains("energy")) {
+        md += "\n## Energy per token (J)\n\n| unit | J |\n|---|---|\n";
+        for (const auto& [unit, j] : r["energy"]["breakdown_j"].items()) md += fmt::format("| {} | {:.6f} |\n", unit, j.get<double>());
+    }
+    const Roofline f = roofline(r);
+    md += fmt::format("\n## Roofline (MMU)\n\nintensity {:.3f} MAC/byte; achieved {:.3g} MAC/s; compute bound {:.3g} MAC/s; "
+                      "memory bound at this intensity {:.3g} MAC/s\n",
+                      f.intensity, f.achieved_macs_per_s, f.peak_macs_per_s, f.peak_bytes_per_s * f.intensity);
+    md += "\nTables as CSV: per_layer.csv, units.csv, fifos.csv, energy.csv.\n";
+    return md;
+}
+
+std::string report_html(const json& r, const std::string& chart_js) {
+    // The data the charts draw, as one JSON object in the page.
+    json data;
+    data["layers"] = r["per_layer_cycles"];
+    json units = json::array();
+    for (const UnitRow& u : unit_rows(r)) units.push_back({u.name, u.busy, u.stall_in, u.stall_out, u.idle});
+    data["units"] = units;
+    json fifos = json::array();
+    for (const FifoRow& f : fifo_rows(r)) fifos.push_back({f.name, f.max_occupancy, f.capacity});
+    data["fifos"] = fifos;
+    // Memory bandwidth per layer: the layer's bytes (the producer moves the same per layer) over
+    // its cycles.
+    const double layers = std::max<double>(1.0, static_cast<double>(r["per_layer_cycles"].size()));
+    const double tokens = std::max(1.0, num(r["workload"], "simulated_tokens", 1));
+    const double bytes_per_layer = (num(r["memory"], "bytes_read") + num(r["memory"], "bytes_written")) / tokens / layers;
+    const double clock_hz = num(r["config"], "clock_mhz") * 1e6;
+    json bw = json::array();
+    for (const auto& c : r["per_layer_cycles"]) bw.push_back(c.get<double>() > 0 ? bytes_per_layer / (c.get<double>() / clock_hz) / 1e9 : 0);
+    data["bandwidth_gbps"] = bw;
+    data["peak_gbps"] = num(r["memory"], "peak_gbps");
+    const Roofline f = roofline(r);
+    data["roofline"] = {{"peak_macs", f.peak_macs_per_s}, {"peak_bytes", f.peak_bytes_per_s}, {"intensity", f.intensity},
+                        {"achieved", f.achieved_macs_per_s}};
+    json energy = json::array();
+    if (r.contains("energy"))
+        for (const auto& [unit, j] : r["energy"]["breakdown_j"].items()) energy.push_back({unit, j.get<double>()});
+    data["energy"] = energy;
+
+    std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lmsim run report</title>\n<style>"
+                    "body{font-family:sans-serif;margin:24px;max-width:1100px}table{border-collapse:collapse;margin:8px 0}"
+                    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+                    ".chart{height:360px;margin:12px 0}</style>\n";
+    if (!chart_js.empty()) h += "<script>\n" + chart_js + "\n</script>\n";
+    h += "</head><body>\n<h1>lmsim run report</h1>\n<table>\n";
+    for (const Headline& x : headlines(r)) h += "<tr><td>" + html_escape(x.label) + "</td><td>" + html_escape(x.value) + "</td></tr>\n";
+    h += "</table>\n";
+    if (chart_js.empty())
+        h += "<p><b>Charts omitted:</b> Chart.js (Debian's libjs-chart.js) was not installed when this report was "
+             "written; the tables below and the CSV files hold every figure.</p>\n";
+    const char* charts[][2] = {{"layers", "Cycles per layer"},
+                               {"units", "Utilisation per unit: busy / stalled on input / stalled on output / idle (cycles)"},
+                               {"fifos", "FIFO occupancy: most tokens held against capacity"},
+                               {"bandwidth", "Memory bandwidth per layer (GB/s, layer average) against the peak"},
+                               {"roofline", "Roofline of the MMU (MAC/s against MAC per DRAM byte)"},
+                               {"energy", "Energy per token by unit (J)"}};
+    for (const auto& c : charts)
+        h += fmt::format("<h2>{}</h2>\n<div class=\"chart\"><canvas id=\"chart-{}\"></canvas></div>\n", c[1], c[0]);
+    h += "<h2>Units</h2>\n<table><tr><th>unit</th><th>busy</th><th>stall in</th><th>stall out</th><th>idle</th><th>timing</th></tr>\n";
+    for (const UnitRow& u : unit_rows(r)) {
+        const json& uj = r["units"][u.name];
+        h += fmt::format("<tr><td>{}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{:.0f}</td><td>{}</td></tr>\n", u.name,
+                         u.busy, u.stall_in, u.stall_out, u.idle,
+                         html_escape(uj.contains("timing_extrapolated") ? uj["timing_extrapolated"].get<std::string>() : "published"));
+    }
+    h += "</table>\n<p>Tables as CSV beside this page: per_layer.csv, units.csv, fifos.csv, energy.csv.</p>\n";
+    h += "<script>\nconst D = " + data.dump() + ";\n";
+    h += R"JS(
+function chart(id, config) {
+  if (typeof Chart === 'undefined') return;
+  config.options = Object.assign({responsive: true, maintainAspectRatio: false, animation: false}, config.options || {});
+  new Chart(document.getElementById('chart-' + id), config);
+}
+chart('layers', {type: 'bar', data: {labels: D.layers.map((_, i) => i),
+  datasets: [{label: 'cycles', data: D.layers, backgroundColor: '#4e79a7'}]}});
+const colours = ['#59a14f', '#e15759', '#f28e2b', '#bab0ac'];
+chart('units', {type: 'bar', data: {labels: D.units.map(u => u[0]),
+  datasets: ['busy', 'stall in', 'stall out', 'idle'].map((n, k) => ({label: n, data: D.units.map(u => u[k + 1]), backgroundColor: colours[k]}))},
+  options: {indexAxis: 'y', scales: {x: {stacked: true}, y: {stacked: true}}}});
+chart('fifos', {type: 'bar', data: {labels: D.fifos.map(f => f[0]),
+  datasets: [{label: 'max held', data: D.fifos.map(f => f[1]), backgroundColor: '#4e79a7'},
+             {label: 'capacity', data: D.fifos.map(f => f[2]), backgroundColor: '#bab0ac'}]},
+  options: {scales: {y: {type: 'logarithmic'}}}});
+chart('bandwidth', {type: 'line', data: {labels: D.bandwidth_gbps.map((_, i) => i),
+  datasets: [{label: 'achieved', data: D.bandwidth_gbps, borderColor: '#4e79a7'},
+             {label: 'peak', data: D.bandwidth_gbps.map(() => D.peak_gbps), borderColor: '#e15759'}]}});
+const R = D.roofline, xs = [];
+for (let x = Math.max(R.intensity / 100, 1e-3); x <= R.intensity * 100; x *= 2) xs.push(x);
+chart('roofline', {type: 'scatter', data: {datasets: [
+  {label: 'bound: min(compute, memory x intensity)', showLine: true, pointRadius: 0, borderColor: '#bab0ac',
+   data: xs.map(x => ({x: x, y: Math.min(R.peak_macs, R.peak_bytes * x)}))},
+  {label: 'this run', data: [{x: R.intensity, y: R.achieved}], backgroundColor: '#e15759', pointRadius: 6}]},
+  options: {scales: {x: {type: 'logarithmic', title: {display: true, text: 'MAC per DRAM byte'}},
+                     y: {type: 'logarithmic', title: {display: true, text: 'MAC/s'}}}}});
+chart('energy', {type: 'bar', data: {labels: D.energy.map(e => e[0]),
+  datasets: [{label: 'J per token', data: D.energy.map(e => e[1]), backgroundColor: '#76b7b2'}]}});
+document.body.setAttribute('data-rendered', typeof Chart === 'undefined' ? 'tables-only' : 'charts');
+</script>
+</body></html>
+)JS";
+    return h;
+}
+
+}  // namespace lmsim
