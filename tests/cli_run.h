@@ -15,6 +15,16 @@ struct Result {
     int code;
     std::string output;
 };
+// A shell command line, stdout and stderr captured.
+inline Result run_shell(const std::string& cmd_line) {
+    std::string cmd = cmd_line + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    int status = pclose(p);
+    return {WEXITSTATUS(status), out};
+}
 inline Result run(const std::string& args) {
     std::string cmd = std::string(LMSIM_BINARY) + " " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");

@@ -145,3 +145,49 @@ TEST_CASE("determinism: two runs give identical results apart from simulator.wal
     }
     CHECK(file_bytes(g + "/a.json") == file_bytes(g + "/b.json"));
 }
+
+namespace {
+// Runs `lmsim ARGS` in the background, sends `sig` after `after_s`, returns the exit code and
+// the seconds from the signal to the exit.
+std::pair<int, double> interrupt(const std::string& args, const char* sig, double after_s) {
+    const std::string cmd = "sh -c '" + std::string(LMSIM_BINARY) + " " + args +
+                            " >/dev/null 2>&1 & pid=$!; sleep " + std::to_string(after_s) + "; kill -" + sig +
+                            " $pid; t0=$(date +%s%N); wait $pid; rc=$?; t1=$(date +%s%N); echo $rc $(( (t1 - t0) / 1000000 ))'";
+    Result r = lmsim_test::run_shell(cmd);
+    int rc = -1;
+    long ms = -1;
+    std::sscanf(r.output.c_str(), "%d %ld", &rc, &ms);
+    return {rc, ms / 1000.0};
+}
+}  // namespace
+
+TEST_CASE("signals: SIGINT and SIGTERM stop a run within a second; what is complete is written, marked partial", "[cli][signals]") {
+    for (const auto& [sig, code] : {std::pair<const char*, int>{"INT", 130}, std::pair<const char*, int>{"TERM", 143}}) {
+        INFO(sig);
+        const std::string out = fresh_dir(std::string("lmsim-signal-") + sig);
+        // mamba2-2.7b over 3 tokens takes ~15 s; the signal comes after 2.
+        const auto [rc, seconds] = interrupt("run --tokens 3 --quiet --out " + out, sig, 2.0);
+        CHECK(rc == code);
+        CHECK(seconds < 1.0);
+        std::ifstream f(out + "/report.json");
+        REQUIRE(f.good());
+        const nlohmann::json j = nlohmann::json::parse(f);
+        CHECK(j["partial"] == true);
+        CHECK(j["partial_reason"].get<std::string>().find(std::string("SIG") + sig) != std::string::npos);
+        CHECK(j["decode"]["token_end_cycles"].size() < 3);
+        CHECK(std::filesystem::exists(out + "/report.html"));
+    }
+}
+
+TEST_CASE("progress: a line on a terminal, nothing when the output is not one or with --quiet", "[cli][progress]") {
+    const std::string out = fresh_dir("lmsim-progress");
+    // script(1) gives the run a pseudo-terminal.
+    Result tty = lmsim_test::run_shell("script -qfec '" + std::string(LMSIM_BINARY) + " run --model mamba2-130m --out " + out +
+                                       "' /dev/null");
+    INFO(tty.output);
+    CHECK(tty.code == 0);
+    CHECK(tty.output.find("ETA") != std::string::npos);
+    Result pipe = run("run --model mamba2-130m --out " + out);
+    CHECK(pipe.code == 0);
+    CHECK(pipe.output.find("ETA") == std::string::npos);
+}

@@ -34,6 +34,10 @@ long peak_rss_bytes();
 struct CheckFailed {
     int code;
 };
+// Thrown by a command stopped by SIGINT / SIGTERM after writing what was complete (exit 128 + signal).
+struct Interrupted {
+    int signal;
+};
 
 
 void add_golden_command(CLI::App& app);

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     } catch (const lmsim::cli::CheckFailed& e) {
         return e.code;
+    } catch (const lmsim::cli::Interrupted& e) {
+        return 128 + e.signal;  // 130 for SIGINT, 143 for SIGTERM
     } catch (const lmsim::InputError& e) {
         std::cerr << "lmsim: error: " << e.what() << "\n";
         return 2;

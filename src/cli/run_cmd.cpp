@@ -3,6 +3,9 @@
 // DIR/units.csv and DIR/timeline.json. With no arguments: configs/vck190.json, synthetic
 // mamba2-2.7b, one token, timing mode (the README's main job).
 #include <fmt/format.h>
+#include <cstdio>
+#include <unistd.h>
+#include <csignal>
 
 #include <chrono>
 #include <filesystem>
@@ -22,6 +25,18 @@
 
 namespace lmsim::cli {
 namespace {
+
+// The signal that asked the run to stop (SIGINT, SIGTERM), 0 while none did.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int signo) { g_stop_signal = signo; }
+void install_stop_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+const char* signal_name(int signo) { return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal"; }
 
 struct RunArgs {
     std::string config = "vck190";
@@ -95,16 +110,36 @@ void run_simulation(const RunArgs& a) {
     if (a.check_protocol && hw.platform.memory.fidelity == "stream")
         throw InputError("--check-protocol: the stream memory model issues no DRAM commands; add --set "
                          "platform.memory.fidelity=command (or tlm)");
+    // Ctrl-C / SIGTERM stop the run between simulation slices (or between functional tokens);
+    // what is complete is written, marked partial, and the exit code is 128 + the signal.
+    install_stop_handlers();
+    options.stop_signal = &g_stop_signal;
+    const bool show_progress = !a.quiet && ::isatty(STDERR_FILENO);
     const auto t0 = std::chrono::steady_clock::now();
+    if (show_progress)
+        options.progress = [t0](const hw::SimulationProgress& p) {
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double done = p.layers > 0 ? double(p.layers_done) / double(p.layers) : 0;
+            std::fprintf(stderr, "\r  layer %lld of %lld, token %d of %d, %.1f M cycles, %.0f s, ETA %s   ",
+                         static_cast<long long>(p.layers_done), static_cast<long long>(p.layers), p.tokens_done, p.tokens,
+                         p.simulated_cycles / 1e6, s, done > 0 ? fmt::format("{:.0f} s", s * (1 - done) / done).c_str() : "?");
+            std::fflush(stderr);
+        };
     const hw::DataflowGraph graph = hw::build_lightmamba_graph(card, hw.design);
     hw::Accelerator top("lightmamba", graph, hw.platform, hw.design, options);
     const hw::SimulationResult sim = top.run();
+    if (show_progress) std::fprintf(stderr, "\r\033[K");
+    int stopped_by = sim.partial ? sim.stop_signal : 0;
+    std::string partial_reason;
+    if (stopped_by)
+        partial_reason = fmt::format("interrupted by {} after {} of {} simulated tokens (timing)", signal_name(stopped_by),
+                                     sim.token_end_cycles.size(), options.tokens);
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     // Functional mode: the same block programs with data, every streamed token and every layer's
     // residual checked against the golden model.
     nlohmann::json functional, functional_wall;
-    if (a.functional) {
+    if (a.functional && !stopped_by) {
         const auto f0 = std::chrono::steady_clock::now();
         const QuantizedModel qm = quantize_model(*source, spec);
         hw::FunctionalDatapath datapath(graph, qm, hw.design);
@@ -124,6 +159,12 @@ void run_simulation(const RunArgs& a) {
         const double setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
         long layers_checked = 0;
         for (int t = 0; t < options.tokens; ++t) {
+            if (g_stop_signal != 0) {
+                stopped_by = g_stop_signal;
+                partial_reason = fmt::format("interrupted by {} after {} of {} tokens checked (functional; timing complete)",
+                                             signal_name(stopped_by), t, options.tokens);
+                break;
+            }
             const int32_t token = ids[std::min<std::size_t>(static_cast<std::size_t>(t), ids.size() - 1)];
             const std::vector<int32_t> x = golden.embed(token);
             std::vector<std::vector<int32_t>> per_layer;
@@ -165,6 +206,10 @@ void run_simulation(const RunArgs& a) {
     run.wall_s = wall_s;
     run.mode = a.functional ? "functional" : "timing";
     nlohmann::json report = run_report_json(run);
+    if (stopped_by) {
+        report["partial"] = true;
+        report["partial_reason"] = partial_reason;
+    }
     if (a.functional) {
         report["functional"] = functional;
         report["simulator"]["wall"]["functional"] = functional_wall;
@@ -175,6 +220,10 @@ void run_simulation(const RunArgs& a) {
     for (const auto& [name, csv] : report_tables_csv(report)) write_file_atomically(a.out + "/" + name, csv);
     write_file_atomically(a.out + "/report.md", report_markdown(report));
     write_file_atomically(a.out + "/report.html", report_html(report, find_chart_js()));
+    if (stopped_by) {
+        fmt::print(stderr, "lmsim: {}; wrote what is complete to {} (report.json: \"partial\": true)\n", partial_reason, a.out);
+        throw Interrupted{stopped_by};
+    }
 
     const auto& d = report["decode"];
     fmt::print("{} on {} at {} MHz, {} ({} layers), {} token(s), {} memory model ({})\n", hw.design.name,

@@ -184,8 +184,30 @@ const char* status_text(BlockRunner::Status s) {
 }  // namespace
 
 SimulationResult Accelerator::run() {
-    sc_core::sc_start();
     SimulationResult r;
+    // In slices: between them, progress and the stop signal. The kernel stops on its own when no
+    // event is left (done, or a deadlock found below).
+    const sc_core::sc_time slice(static_cast<double>(options_.slice_cycles) * cycle_ns_, sc_core::SC_NS);
+    const Cycle layers = static_cast<Cycle>(graph_.layers) * options_.tokens;
+    while (true) {
+        sc_core::sc_start(slice);
+        if (options_.stop_signal && *options_.stop_signal != 0) {
+            r.partial = true;
+            r.stop_signal = *options_.stop_signal;
+            break;
+        }
+        if (!sc_core::sc_pending_activity()) break;
+        if (options_.progress) {
+            SimulationProgress p;
+            p.simulated_cycles = static_cast<Cycle>(sc_core::sc_time_stamp().to_seconds() * 1e9 / cycle_ns_ + 0.5);
+            p.tokens_done = static_cast<int>(controller_->token_end.size());
+            p.tokens = options_.tokens;
+            for (const auto& run : runners_)
+                if (run->program().name == "RESIDUAL") p.layers_done = static_cast<int64_t>(run->counters().invocation_end.size());
+            p.layers = layers;
+            options_.progress(p);
+        }
+    }
     // Deadlock: the kernel ran out of events with blocks unfinished.
     std::string stuck;
     std::set<int> stuck_fifos;
@@ -201,7 +223,7 @@ SimulationResult Accelerator::run() {
         }
         stuck += fmt::format("\n  {:<16} {} ({})", runners_[i]->program().name, what, runners_[i]->position());
     }
-    if (!stuck.empty()) {
+    if (!stuck.empty() && !r.partial) {
         std::string f;
         for (int k : stuck_fifos) {
             const TimedFifo& q = fifos_[k];

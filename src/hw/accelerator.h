@@ -6,6 +6,8 @@
 // (idle -> work -> wait, once per layer) is the invocation loop of its runner. A deadlock (no
 // block can progress) ends the simulation with the blocked blocks and FIFOs named.
 #pragma once
+#include <csignal>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -40,6 +42,13 @@ struct MemoryMasterView {
 };
 std::vector<MemoryMasterView> memory_master_views(const DesignConfig& design);
 
+// Where a long simulation stands, for a progress line (SimulationOptions::progress).
+struct SimulationProgress {
+    Cycle simulated_cycles = 0;
+    int tokens_done = 0, tokens = 0;
+    int64_t layers_done = 0, layers = 0;  // over all tokens (the residual stream's layer ends)
+};
+
 struct SimulationOptions {
     int tokens = 1;
     int position = 0;             // POS of the first token
@@ -47,6 +56,12 @@ struct SimulationOptions {
     int64_t batch_iterations = 1 << 16;  // iterations a block evaluates before it yields
     bool record_memory_requests = false;  // keep every burst in SimulationResult::memory_requests
     bool check_memory_protocol = false;   // every DRAM command through the ProtocolChecker (command, tlm)
+    // The kernel runs in slices of this many cycles; between slices `progress` is called (if
+    // set) and `stop_signal` is read: non-zero stops the run with what is complete
+    // (SimulationResult::partial). Slicing does not change any result.
+    Cycle slice_cycles = 1 << 20;
+    std::function<void(const SimulationProgress&)> progress;
+    const volatile std::sig_atomic_t* stop_signal = nullptr;
 };
 
 struct BlockReport {
@@ -68,7 +83,9 @@ struct FifoReport {
 
 struct SimulationResult {
     Cycle total_cycles = 0;
-    std::vector<Cycle> token_end_cycles;      // per token: the cycle its last block went idle
+    bool partial = false;             // stopped by SimulationOptions::stop_signal
+    int stop_signal = 0;              // the signal that stopped it
+    std::vector<Cycle> token_end_cycles;      // per token: the cycle its last block went idle (finished tokens)
     std::vector<Cycle> layer_end_cycles;      // per layer of every token (RESIDUAL's add done)
     std::vector<BlockReport> blocks;
     std::vector<FifoReport> fifos;
