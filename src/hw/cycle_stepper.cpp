@@ -78,7 +78,9 @@ public:
 
     // Issues at most one read request at cycle c (the producer's AR channel).
     void issue(Cycle c) {
-        if (!in_inv_ || done() || p_.phases[phase_].kind != PhaseKind::MemRead || next_issue_ >= bursts_.size()) return;
+        if (!in_inv_ || done() || phase_ >= p_.phases.size() || p_.phases[phase_].kind != PhaseKind::MemRead ||
+            next_issue_ >= bursts_.size())
+            return;
         Burst& b = bursts_[next_issue_];
         if (c < phase_lower_ || (last_issue_ != kNever && c < last_issue_ + 1)) return;
         const std::size_t k = static_cast<std::size_t>(producer_.outstanding);
