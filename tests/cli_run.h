@@ -25,15 +25,7 @@ inline Result run_shell(const std::string& cmd_line) {
     int status = pclose(p);
     return {WEXITSTATUS(status), out};
 }
-inline Result run(const std::string& args) {
-    std::string cmd = std::string(LMSIM_BINARY) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    int status = pclose(p);
-    return {WEXITSTATUS(status), out};
-}
+inline Result run(const std::string& args) { return run_shell(std::string(LMSIM_BINARY) + " " + args); }
 // A model card file with `name`'s shapes and fewer layers (every layer is the same; tests need a few).
 inline std::string short_card(const std::string& name, int layers) {
     lmsim::ModelCard m = lmsim::find_model_card(name);

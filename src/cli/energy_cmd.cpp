@@ -13,6 +13,7 @@
 #include "cli/child_run.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "model/safetensors.h"  // write_file_atomically
 
 namespace lmsim::cli {
 namespace {
@@ -66,22 +67,6 @@ json load_baselines(const std::string& path, std::vector<Baseline>* out) {
         out->push_back(b);
     }
     return j.value("claims", json::array());
-}
-
-void write_whole(const std::string& path, const std::string& text) {
-    // A temporary file beside the result, renamed over it when complete (no fsync).
-    const std::string part = path + ".part";
-    {
-        std::ofstream f(part);
-        f << text;
-        f.close();
-        if (!f) {
-            std::error_code ec;
-            std::filesystem::remove(part, ec);
-            throw InputError(fmt::format("{}: cannot write", path));
-        }
-    }
-    std::filesystem::rename(part, path);
 }
 
 void run_energy(const EnergyArgs& a) {
@@ -169,8 +154,8 @@ void run_energy(const EnergyArgs& a) {
                       {"tokens_per_j", b.tokens_per_j},
                       {"source", b.source}});
     if (!a.json_out.empty())
-        write_whole(a.json_out, json{{"points", jp}, {"baselines", jb}, {"claims", jc}}.dump(2) + "\n");
-    if (!a.csv_out.empty()) write_whole(a.csv_out, csv);
+        write_file_atomically(a.json_out, json{{"points", jp}, {"baselines", jb}, {"claims", jc}}.dump(2) + "\n");
+    if (!a.csv_out.empty()) write_file_atomically(a.csv_out, csv);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "cli/child_run.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "model/safetensors.h"  // write_file_atomically
 
 namespace lmsim::cli {
 namespace {
@@ -130,18 +131,7 @@ void run_regress(const RegressArgs& a) {
         throw InputError(fmt::format("{}: no point matches --label {}{}", a.table, a.label, a.only.empty() ? "" : " --only " + a.only));
     if (a.update) {
         // Written to a temporary file beside the table and renamed over it (no fsync).
-        const std::string part = a.table + ".part";
-        {
-            std::ofstream f(part);
-            f << table.dump(2) << "\n";
-            f.close();
-            if (!f) {
-                std::error_code ec;
-                std::filesystem::remove(part, ec);
-                throw InputError(fmt::format("{}: cannot write the updated table", part));
-            }
-        }
-        std::filesystem::rename(part, a.table);
+        write_file_atomically(a.table, table.dump(2) + "\n");
         fmt::print("wrote {} ({} points updated)\n", a.table, selected);
         return;
     }
