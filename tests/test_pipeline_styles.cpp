@@ -161,3 +161,38 @@ TEST_CASE("pipeline styles: a stall loop's drain, back-pressured, overlapping th
     // the tokens its queue holds.
     CHECK(ev[1].invocation_end.at(0) > 20 * 7 - 7 * 4);
 }
+
+namespace {
+// One stall block, II 2, reading IN and writing OUT (room for one token) every iteration;
+// OUT's first token is taken at cycle 100. Returns the cycle IN's third token was read.
+Cycle third_read_when_output_waits(int depth_cycles) {
+    BlockProgram b;
+    b.name = "B";
+    b.depth_cycles = depth_cycles;
+    b.style = PipelineStyle::Stall;
+    b.phases = {loop("main", 4, 2, {every(0)}, {every(1)})};
+    std::vector<TimedFifo> fifos;
+    fifos.emplace_back("in", 8, 8, 1);
+    fifos.emplace_back("out", 1, 1, 1);
+    for (int k = 0; k < 4; ++k) fifos[0].push(0);
+    BlockRunner r(b, fifos, 1, 1, 0, nullptr);
+    int blocked = -1;
+    REQUIRE(r.advance(1000, &blocked) == BlockRunner::Status::BlockedOnOutput);
+    fifos[1].pop(100);
+    r.advance(1000, &blocked);
+    return fifos[0].read_cycle(2);
+}
+}  // namespace
+
+TEST_CASE("pipeline styles: a stall slot whose write waits for room reads its inputs first only if the write falls later "
+          "in the slot",
+          "[hw][timing][styles]") {
+    // Slots at cycles 1, 3, 5, ... (inputs readable at 1); K = depth / II = 1: slot i writes
+    // iteration i - 1's output, depth % II cycles into the slot. Slot 2 writes OUT's second token,
+    // which needs the first one taken (cycle 100, room from 101).
+    // depth 2: the write falls in the read's cycle, so the whole slot waits: IN's token 2 at 101.
+    CHECK(third_read_when_output_waits(2) == 101);
+    // depth 3: the write falls one cycle after the read, so the read happens at 5 and the write
+    // waits in its own cycle (101) with the pipeline held behind it.
+    CHECK(third_read_when_output_waits(3) == 5);
+}
