@@ -157,22 +157,28 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     c.max_clock_mhz = p.get_number("max_clock_mhz", 1, 2000);
     if (p.has("energy")) {
         JsonObject e = p.get_object("energy");
-        e.require_known_keys({"mac4_lut_pj", "mac8_lut_pj", "mac4_dsp_pj", "mac8_dsp_pj", "lut_rom_lookup_pj",
-                              "bram_pj_per_bit", "uram_pj_per_bit", "fifo_lutram_pj_per_bit", "fifo_bram_pj_per_bit",
-                              "axi_pj_per_byte", "interconnect_pj_per_byte", "static_w", "sources"});
+        // Every per-action constant: its key, its field and its upper bound (one list serves the
+        // key check and the reading).
+        struct Constant {
+            const char* key;
+            double EnergyConfig::*field;
+            double max;
+        };
+        const Constant constants[] = {
+            {"mac4_lut_pj", &EnergyConfig::mac4_lut_pj, 1000},       {"mac8_lut_pj", &EnergyConfig::mac8_lut_pj, 1000},
+            {"mac4_dsp_pj", &EnergyConfig::mac4_dsp_pj, 1000},       {"mac8_dsp_pj", &EnergyConfig::mac8_dsp_pj, 1000},
+            {"lut_rom_lookup_pj", &EnergyConfig::lut_rom_lookup_pj, 1000},
+            {"bram_pj_per_bit", &EnergyConfig::bram_pj_per_bit, 1000}, {"uram_pj_per_bit", &EnergyConfig::uram_pj_per_bit, 1000},
+            {"fifo_lutram_pj_per_bit", &EnergyConfig::fifo_lutram_pj_per_bit, 1000},
+            {"fifo_bram_pj_per_bit", &EnergyConfig::fifo_bram_pj_per_bit, 1000},
+            {"axi_pj_per_byte", &EnergyConfig::axi_pj_per_byte, 10000},
+            {"interconnect_pj_per_byte", &EnergyConfig::interconnect_pj_per_byte, 10000},
+            {"static_w", &EnergyConfig::static_w, 1000}};
+        std::vector<std::string> keys = {"sources"};
+        for (const Constant& k : constants) keys.push_back(k.key);
+        e.require_known_keys(keys);
         EnergyConfig& x = c.energy;
-        x.mac4_lut_pj = e.get_number("mac4_lut_pj", 0, 1000);
-        x.mac8_lut_pj = e.get_number("mac8_lut_pj", 0, 1000);
-        x.mac4_dsp_pj = e.get_number("mac4_dsp_pj", 0, 1000);
-        x.mac8_dsp_pj = e.get_number("mac8_dsp_pj", 0, 1000);
-        x.lut_rom_lookup_pj = e.get_number("lut_rom_lookup_pj", 0, 1000);
-        x.bram_pj_per_bit = e.get_number("bram_pj_per_bit", 0, 1000);
-        x.uram_pj_per_bit = e.get_number("uram_pj_per_bit", 0, 1000);
-        x.fifo_lutram_pj_per_bit = e.get_number("fifo_lutram_pj_per_bit", 0, 1000);
-        x.fifo_bram_pj_per_bit = e.get_number("fifo_bram_pj_per_bit", 0, 1000);
-        x.axi_pj_per_byte = e.get_number("axi_pj_per_byte", 0, 10000);
-        x.interconnect_pj_per_byte = e.get_number("interconnect_pj_per_byte", 0, 10000);
-        x.static_w = e.get_number("static_w", 0, 1000);
+        for (const Constant& k : constants) x.*k.field = e.get_number(k.key, 0, k.max);
         if (e.has("sources")) {
             const auto& src = doc.at("platform").at("energy").at("sources");
             if (src.is_object() && src.contains("static_w") && src["static_w"].is_string()) x.static_source = src["static_w"];

@@ -12,7 +12,7 @@ constexpr double kPjPerJ = 1e12;
 // the int32 streams (GEMM outputs, conv, residual) are wider, the 4-bit ones narrower].
 constexpr int kStreamTokenBits = 72;
 // A memory stream's token: one 32-byte beat of the released master [C].
-constexpr int kMemoryTokenBits = 256;
+constexpr int kMemoryTokenBits = 8 * hw::kMemoryTokenBytes;
 // Lanes of the fixed 8-lane units (UD, YZ, DTA, CONV, RMSNorm, the LUT units) [C].
 constexpr int kUnitLanes = hw::kTokenLanes;
 constexpr int kConvTaps = 4;  // d_conv [C]
@@ -56,13 +56,14 @@ EnergyReport estimate_energy(const HardwareConfig& hw, const hw::SimulationResul
         else if (n == "B_BUFFER" || n == "C_BUFFER" || n == "DBU") add(n, "bram_bit", it * kStreamTokenBits, e.bram_pj_per_bit);
     }
     // FIFOs: every token pushed and popped once, in LUTRAM up to fifo_lutram_max_depth, else BRAM.
-    const int64_t weight_bits = int64_t{d.axi.masters} * d.axi.width_bits;
     double lutram_bits = 0, bram_bits = 0;
     for (const hw::FifoReport& f : sim.fifos) {
-        const bool memory = f.producer == "WEIGHT_PRODUCER" || f.consumer == "WEIGHT_PRODUCER" ||
-                            f.producer == "STATE_MASTER" || f.consumer == "STATE_MASTER";
-        const double bits = static_cast<double>(f.tokens) *
-                            (f.name == "weight" ? weight_bits : memory ? kMemoryTokenBits : kStreamTokenBits);
+        // The weight FIFO carries whole weight beats; the other memory streams 32-byte tokens
+        // (the weight-scale FIFO's too [A]); the streams between blocks kStreamTokenBits.
+        const double token_bits = f.name == "weight"           ? 8.0 * f.memory_token_bytes
+                                  : f.memory_token_bytes > 0 ? kMemoryTokenBits
+                                                             : kStreamTokenBits;
+        const double bits = static_cast<double>(f.tokens) * token_bits;
         (f.depth <= d.fifo_lutram_max_depth ? lutram_bits : bram_bits) += bits;
     }
     add("FIFOS", "lutram_bit", lutram_bits, e.fifo_lutram_pj_per_bit);

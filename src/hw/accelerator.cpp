@@ -1,4 +1,5 @@
 #include "hw/accelerator.h"
+#include "hw/lightmamba_graph.h"
 
 #include "common/error.h"
 
@@ -143,7 +144,8 @@ std::vector<MemoryMasterView> memory_master_views(const DesignConfig& design) {
 
 Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const PlatformConfig& platform,
                          const DesignConfig& design, SimulationOptions options)
-    : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz) {
+    : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz),
+      weight_beat_bytes_(producer_params(design).beat_bytes) {
     for (const FifoSpec& f : graph_.fifos)
         fifos_.emplace_back(f);
     data_written_ = std::vector<sc_event>(fifos_.size());
@@ -266,6 +268,10 @@ SimulationResult Accelerator::run() {
         f.tokens = fifos_[k].written();
         f.max_occupancy = fifos_[k].max_occupancy();
         f.occupancy_cycles = fifos_[k].occupancy_cycles();
+        const BlockProgram& from = graph_.block(f.producer);
+        const BlockProgram& to = graph_.block(f.consumer);
+        if (from.is_memory_master || to.is_memory_master)
+            f.memory_token_bytes = f.name == "weight" || f.name == "weight_scale" ? weight_beat_bytes_ : kMemoryTokenBytes;
         r.fifos.push_back(std::move(f));
     }
     // Every memory master's traffic together (their channels are disjoint: config validation).

@@ -79,6 +79,10 @@ struct FifoReport {
     int64_t capacity = 0, tokens = 0;
     int max_occupancy = 0;
     std::vector<int64_t> occupancy_cycles;  // index: tokens held (FIFO + producer output stage)
+    // Bytes of one token: a weight or weight-scale token is one beat of the weight masters;
+    // every other memory stream's token is 32 bytes (one beat of the released 256-bit master,
+    // several per beat on wider masters); 0 for the streams between blocks.
+    int64_t memory_token_bytes = 0;
 };
 
 struct SimulationResult {
@@ -121,6 +125,7 @@ private:
     DataflowGraph graph_;
     SimulationOptions options_;
     double cycle_ns_;
+    int weight_beat_bytes_;  // one beat of the weight masters together
     std::vector<TimedFifo> fifos_;
     std::vector<sc_core::sc_event> data_written_, space_freed_;
     std::vector<std::unique_ptr<MemoryPort>> memories_;  // one per memory master, as memory_master_views()

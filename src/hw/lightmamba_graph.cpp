@@ -14,7 +14,7 @@ namespace {
 // Tile width of every stream between blocks: CP = NP = G = 8 lanes [C] (HT_STATE.cpp, common.h).
 constexpr int kTileLanes = kTokenLanes;
 // One AXI beat of the released design: 256 bits [C] (DW_MAXI = CP * CP * 4).
-constexpr int kBeatBytes = 32;
+constexpr int kBeatBytes = kMemoryTokenBytes;
 // Scale beats of the weight stream: 3 per 256 weight beats [C] (M_AXI_STATIC: 2,453 loops of
 // [3 scale + 256 weight beats]).
 constexpr int kScaleBeatsPerLoop = 3;

@@ -30,6 +30,9 @@ constexpr int kQuantGroup = fx::kGroup;
 constexpr int kTokenLanes = kQuantGroup;
 constexpr int kHeadGroup = kTokenLanes;
 constexpr int kTransposeTile = kQuantGroup;
+// One beat of the released 256-bit AXI master [C] (DW_MAXI = CP * CP * 4): the token of every
+// memory stream but the weights' (a wider master's beat carries several).
+constexpr int kMemoryTokenBytes = 32;
 
 // Per-layer shapes in hardware units: 8-lane tiles (CP = NP = 8 in the code) and 32-byte beats.
 struct LayerShape {

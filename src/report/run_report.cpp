@@ -94,18 +94,9 @@ nlohmann::json run_report_json(const RunSummary& run) {
     }
     j["fifos"] = fifos;
     const double seconds = sim.total_cycles / clock_hz;
-    // Bytes per memory stream: a weight or weight-scale token is one beat of the weight masters;
-    // every other memory stream's token is 32 bytes (one beat of the released 256-bit master,
-    // several per beat on wider masters).
-    const int64_t beat_bytes = int64_t{design.axi.masters} * design.axi.width_bits / 8;
-    constexpr int64_t kStreamTokenBytes = 32;
     json streams = json::object();
-    for (const hw::FifoReport& f : sim.fifos) {
-        const bool memory = f.producer == "WEIGHT_PRODUCER" || f.consumer == "WEIGHT_PRODUCER" ||
-                            f.producer == "STATE_MASTER" || f.consumer == "STATE_MASTER";
-        const bool weights = f.name == "weight" || f.name == "weight_scale";
-        if (memory) streams[f.name] = f.tokens * (weights ? beat_bytes : kStreamTokenBytes);
-    }
+    for (const hw::FifoReport& f : sim.fifos)
+        if (f.memory_token_bytes > 0) streams[f.name] = f.tokens * f.memory_token_bytes;
     j["memory"] = {{"bytes_read", sim.memory.read_bytes},
                    {"bytes_written", sim.memory.write_bytes},
                    {"achieved_gbps", seconds > 0 ? (sim.memory.read_bytes + sim.memory.write_bytes) / seconds / 1e9 : 0.0},
