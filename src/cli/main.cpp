@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     lmsim::cli::add_calibrate_command(app);
     lmsim::cli::add_regress_command(app);
     lmsim::cli::add_energy_command(app);
+    lmsim::cli::add_dse_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "common/error.h"
 #include "config/resource_model.h"
 #include "golden/int_model.h"
@@ -26,17 +27,6 @@
 namespace lmsim::cli {
 namespace {
 
-// The signal that asked the run to stop (SIGINT, SIGTERM), 0 while none did.
-volatile std::sig_atomic_t g_stop_signal = 0;
-extern "C" void on_stop_signal(int signo) { g_stop_signal = signo; }
-void install_stop_handlers() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-}
-const char* signal_name(int signo) { return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal"; }
 
 struct RunArgs {
     std::string config = "vck190";

@@ -391,16 +391,32 @@ std::string find_config(const std::string& name_or_path) {
     throw InputError(fmt::format("{}: no such config file (bundled: configs/vck190.json, configs/u280.json)", name_or_path));
 }
 
-HardwareConfig load_hardware_config(const std::string& path, const std::vector<std::string>& overrides) {
+MergedConfig merge_hardware_config(const std::string& path, const std::vector<std::string>& overrides) {
+    MergedConfig m;
+    m.file = find_config(path);
+    m.document = load_with_extends(m.file, m.provenance, 0);
+    for (const auto& o : overrides) apply_override(m.document, o, m.provenance);
+    return m;
+}
+
+void apply_config_override(MergedConfig& merged, const std::string& path_equals_value) {
+    apply_override(merged.document, path_equals_value, merged.provenance);
+}
+
+HardwareConfig read_hardware_config(MergedConfig merged) {
     HardwareConfig h;
-    h.file = find_config(path);
-    h.document = load_with_extends(h.file, h.provenance, 0);
-    for (const auto& o : overrides) apply_override(h.document, o, h.provenance);
+    h.file = std::move(merged.file);
+    h.document = std::move(merged.document);
+    h.provenance = std::move(merged.provenance);
     JsonObject top(h.document, h.file, "", &h.provenance);
     top.require_known_keys({"platform", "design", "sources", "description"});
     h.platform = read_platform(top.get_object("platform"), h.document);
     h.design = read_design(top.get_object("design"), h.platform);
     return h;
+}
+
+HardwareConfig load_hardware_config(const std::string& path, const std::vector<std::string>& overrides) {
+    return read_hardware_config(merge_hardware_config(path, overrides));
 }
 
 }  // namespace lmsim

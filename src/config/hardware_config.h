@@ -164,6 +164,17 @@ struct HardwareConfig {
 HardwareConfig load_hardware_config(const std::string& path,
                                     const std::vector<std::string>& overrides = {});
 
+// The two steps of load_hardware_config, for callers that vary one base config many times (lmsim
+// dse): the merged document before validation, overrides applied to it, and its validation.
+struct MergedConfig {
+    std::string file;
+    nlohmann::json document;
+    Provenance provenance;
+};
+MergedConfig merge_hardware_config(const std::string& path, const std::vector<std::string>& overrides = {});
+void apply_config_override(MergedConfig& merged, const std::string& path_equals_value);
+HardwareConfig read_hardware_config(MergedConfig merged);
+
 // Resolves a bundled config name ("vck190", "u280") or a path.
 std::string find_config(const std::string& name_or_path);
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -252,16 +253,37 @@ void SafetensorsWriter::write(const std::string& path) const {
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary);
-        if (!f) throw InputError(fmt::format("{}: cannot write file", path));
-        f.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-        if (!f) throw InputError(fmt::format("{}: write failed", path));
+    // Written to PATH.tmp, fsync'd, renamed over PATH, then the directory fsync'd: after a crash
+    // or power loss PATH holds either the old contents or the new, never a part.
+    const std::string tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw InputError(fmt::format("{}: cannot write file ({})", path, std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < contents.size()) {
+        const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            std::remove(tmp.c_str());
+            throw InputError(fmt::format("{}: write failed ({})", path, std::strerror(err)));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        std::remove(tmp.c_str());
+        throw InputError(fmt::format("{}: cannot flush to disk ({})", path, std::strerror(errno)));
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());
         throw InputError(fmt::format("{}: cannot rename {} into place", path, tmp));
+    }
+    const std::size_t slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)::fsync(dfd);
+        ::close(dfd);
     }
 }
 
