@@ -12,13 +12,6 @@
 namespace lmsim::cli {
 namespace {
 
-std::string self_path() {
-    std::error_code ec;
-    const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) throw std::runtime_error("cannot find the lmsim executable: " + ec.message());
-    return p.string();
-}
-
 std::string quoted(const std::string& s) {
     std::string q = "'";
     for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -27,9 +20,16 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
+std::string lmsim_executable_path() {
+    std::error_code ec;
+    const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw std::runtime_error("cannot find the lmsim executable: " + ec.message());
+    return p.string();
+}
+
 nlohmann::json run_child(const std::vector<std::string>& args, const std::string& dir) {
     std::filesystem::create_directories(dir);
-    std::string cmd = quoted(self_path()) + " run";
+    std::string cmd = quoted(lmsim_executable_path()) + " run";
     for (const std::string& a : args) cmd += " " + quoted(a);
     const std::string log = dir + "/run.log";
     cmd += " --quiet --out " + quoted(dir) + " > " + quoted(log) + " 2>&1";

@@ -8,6 +8,9 @@
 
 namespace lmsim::cli {
 
+// This lmsim executable's path (/proc/self/exe), for the commands that start child runs.
+std::string lmsim_executable_path();
+
 // `lmsim run ARGS... --quiet --out DIR` (DIR created if missing); returns DIR/report.json.
 // Throws std::runtime_error with the child's output when it fails.
 nlohmann::json run_child(const std::vector<std::string>& args, const std::string& dir);

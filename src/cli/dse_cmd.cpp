@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/child_run.h"
 #include "cli/commands.h"
 #include "cli/stop_signal.h"
 #include "common/error.h"
@@ -28,13 +29,6 @@ struct DseArgs {
     int slurm_shards = 4;
     std::vector<std::string> merge_dirs;
 };
-
-std::string self_path() {
-    std::error_code ec;
-    const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) throw std::runtime_error("cannot find the lmsim executable: " + ec.message());
-    return p.string();
-}
 
 void parse_shard(const std::string& text, int* k, int* n) {
     const std::size_t slash = text.find('/');
@@ -83,7 +77,7 @@ std::string slurm_script(const DseArgs& a, const std::string& exe, int shards, b
 int run_slurm(const DseArgs& a, const dse::SweepSpec& s) {
     if (s.search.method == dse::SearchMethod::Nsga2)
         throw InputError("--slurm: an NSGA-II search is one evolving population; shard grid or random searches");
-    const std::string exe = self_path();
+    const std::string exe = lmsim_executable_path();
     const std::string array = slurm_script(a, exe, a.slurm_shards, false), merge = slurm_script(a, exe, a.slurm_shards, true);
     if (a.dry_run) {
         fmt::print("# {}/slurm/sweep.sbatch\n{}\n# {}/slurm/merge.sbatch\n{}", a.out, array, a.out, merge);
@@ -153,7 +147,7 @@ int run_dse(const DseArgs& a) {
     else if (a.fidelity != "screen") throw InputError(fmt::format("--fidelity '{}': expected screen, analytic or cycle", a.fidelity));
     if (o.shards > 1 && s.search.method == dse::SearchMethod::Nsga2)
         throw InputError("--shard: an NSGA-II search is one evolving population; shard grid or random searches");
-    o.lmsim_exe = self_path();
+    o.lmsim_exe = lmsim_executable_path();
     dse::claim_directory(a.out, s, a.resume);
     dse::ResultStore store(a.out);
     if (store.torn_lines_dropped() > 0)
