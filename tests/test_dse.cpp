@@ -221,12 +221,12 @@ TEST_CASE("dse front: non-dominated points, the margin, and the hypervolume", "[
     CHECK(lmsim::dse::hypervolume_of({{-20, 200000}, {-19.9, 99500}}, {0, 899840}) == Approx(both).epsilon(1e-9));
 }
 
-TEST_CASE("dse analytic screen: within its measured error of the cycle level on the shipped designs", "[dse]") {
-    // The analytic estimate against `lmsim run` on mamba2-2.7b (docs/dse.md "Accuracy"): the
-    // released VCK190 design is bound by its memory latency, which the screen times with the
-    // producer's own program; the U280 design by HT_STATE, plus serial phases the screen leaves out.
+TEST_CASE("dse analytic screen: within 3 % of the cycle level on the shipped designs", "[dse]") {
+    // The analytic estimate against `lmsim run` on mamba2-2.7b (docs/dse.md "The analytic
+    // screen"): the issue's 3 % on the shipped configs. Measured 2026-12-02: VCK190 +0.2 %
+    // (bound by the producer's sequential bursts), U280 -2.4 % (HT_STATE's exchange).
     const lmsim::ModelCard card = lmsim::find_model_card("mamba2-2.7b");
-    for (const auto& [config, tolerance] : std::vector<std::pair<std::string, double>>{{"vck190", 0.01}, {"u280", 0.05}}) {
+    for (const auto& [config, tolerance] : std::vector<std::pair<std::string, double>>{{"vck190", 0.03}, {"u280", 0.03}}) {
         const lmsim::HardwareConfig hw = lmsim::load_hardware_config(config);
         const lmsim::dse::AnalyticEstimate e = lmsim::dse::analytic_estimate(hw, card, 1);
         const std::string out = fresh_dir("lmsim-dse-analytic-" + config);
@@ -366,4 +366,34 @@ TEST_CASE("dse command: shards merged equal one run, and kill -9 loses nothing f
     CHECK(r.output.find("dropped a torn last line") != std::string::npos);
     CHECK(metrics_by_hash(killed) == metrics_by_hash(whole));
     CHECK(lines_of(killed + "/results.jsonl").size() == 8);
+}
+
+TEST_CASE("dse analytic screen: within 5 % of the cycle level on 95 % of 50 random points of each shipped sweep", "[.dse-accuracy]") {
+    // The slow half of the accuracy target (CTest label `slow`, docs/dse.md): 50 points drawn
+    // with a fixed seed from each shipped sweep, screened, then run at the cycle level.
+    for (const std::string name : {"u280", "vck190"}) {
+        nlohmann::json j;
+        std::ifstream(std::string(LMSIM_SOURCE_DIR) + "/configs/sweeps/" + name + ".json") >> j;
+        j["base"] = std::string(LMSIM_SOURCE_DIR) + "/configs/" + name + ".json";
+        j["search"] = {{"method", "random"}, {"budget", 50}, {"seed", 7}};
+        const std::string sweep = write_sweep("lmsim-dse-accuracy-" + name, j);
+        const std::string out = fresh_dir("lmsim-dse-accuracy-" + name);
+        REQUIRE(run("dse " + sweep + " --out " + out + " --fidelity analytic --quiet").code == 0);
+        REQUIRE(run("dse " + sweep + " --out " + out + " --fidelity cycle --resume --quiet").code == 0);
+        std::map<std::string, double> analytic, cycle;
+        for (const std::string& l : lines_of(out + "/results.jsonl")) {
+            const nlohmann::json r = nlohmann::json::parse(l);
+            if (!r["ok"].get<bool>()) continue;
+            (r["fidelity"] == "analytic" ? analytic : cycle)[r["config_hash"]] = r["metrics"]["decode.tokens_per_s"];
+        }
+        int both = 0, within = 0;
+        for (const auto& [hash, c] : cycle) {
+            if (!analytic.count(hash)) continue;
+            ++both;
+            within += std::abs(analytic[hash] - c) / c <= 0.05;
+        }
+        INFO(name << ": " << within << " of " << both << " points within 5 %");
+        CHECK(both >= 30);
+        CHECK(within >= 0.95 * both);
+    }
 }

@@ -1,16 +1,18 @@
 // lmsim design-space exploration: the analytic screen. A per-token latency, energy and resource
 // estimate computed from the same unit programs (hw/lightmamba_graph.h), memory model
 // (hw/memory_port.h) and resource functions (config/resource_model.h) as the cycle-level run,
-// without simulating the datapath:
-//  - each memory master's time per layer: its own program (the producer's phases, bursts and
-//    issue rules, BlockRunner) run alone on the memory model, its streams drained and fed at
-//    once, for the first layers (cached per memory configuration: a sweep that varies the
-//    datapath reuses it);
-//  - each block's time per layer: its program in isolation (overhead + trips x II + depth);
-//  - the layer takes the longest of these (what bounds it) plus the serial phases that do not
-//    overlap with it (docs/dse.md: which, and how far the estimate is from the cycle level).
-// The result is a report of the same shape as `lmsim run`'s (report.json), so the metrics, the
-// energy model and the resource model are shared, not copied.
+// without simulating iterations:
+//  - memory passes: each memory master's own program (its phases, bursts and issue rules: the
+//    BlockRunner) run alone on the memory model, its streams drained and fed at once, for two
+//    layers; each phase's mean beat spacing (cached per memory configuration, so a sweep that
+//    varies the datapath reuses it);
+//  - the fluid schedule of the graph (dse/fluid_schedule.h) over the first layers, the memory
+//    phases at their passes' spacing; later layers repeat the last one;
+//  - the layer takes the longer of the schedule's layer and the largest single bound (a memory
+//    pass, a block in isolation: overhead + trips x II + depth).
+// docs/dse.md "The analytic screen" gives its error against the cycle level. The result is a
+// report of the same shape as `lmsim run`'s (report.json), so the metrics, the energy model and
+// the resource model are shared, not copied.
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>

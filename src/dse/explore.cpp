@@ -162,7 +162,7 @@ void Evaluator::run_analytic(std::vector<Prepared>& todo) {
                     const HardwareConfig hw = read_hardware_config(*q.config);
                     const AnalyticEstimate e = analytic_estimate(hw, card, sweep_.tokens);
                     r.metrics = metrics_from_report(e.report);
-                    r.bound = e.bound;
+                    r.bound = bound_from_metrics(r.metrics);
                     r.ok = true;
                 } catch (const InputError& e) {
                     r.reason = std::string("refused: ") + e.what();
@@ -361,10 +361,10 @@ ExploreSummary explore(const SweepSpec& s, ResultStore& store, const ExploreOpti
     ExploreSummary& sum = ev.summary();
     sum.front_fidelity = search;
     if (!ev.stopped() && !o.only) {
-        // Confirmation: the screened front and every point within the margin of it; then, as
-        // long as a screened point's figures (optimistic: the screen is a bound, dse/analytic.h)
-        // are not dominated by the confirmed front, that point too. A point the screen says is
-        // worse than a confirmed design cannot be better at the cycle level.
+        // Confirmation: the screened front and every point within the margin of it (the margin
+        // above the screen's measured error, docs/dse.md); then, as long as a screened point's
+        // figures are not dominated by the confirmed front (a confirmed design came out worse
+        // than screened), that point too.
         std::vector<Point> confirm;
         for (const Record& r : near_front(s, screened, s.confirm_margin)) confirm.push_back(point_at(s, r.point_index));
         std::vector<Record> confirmed = ev.evaluate(confirm, Fidelity::Cycle);

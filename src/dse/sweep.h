@@ -72,7 +72,7 @@ struct SweepSpec {
     std::vector<ConstraintSpec> constraints;
     std::vector<ObjectiveSpec> objectives;
     SearchSpec search;
-    double confirm_margin = 0.03;  // screened points within this fraction of the front are confirmed
+    double confirm_margin = 0.05;  // screened points within this fraction of the front are confirmed
     std::string hash;              // of the sweep's meaning (base document, model, domains, ...)
     int64_t grid_size() const;     // product of the domain sizes (saturates at INT64_MAX)
 };
