@@ -59,16 +59,23 @@ void print_summary(const dse::SweepSpec& s, const dse::ExploreSummary& sum, cons
 // job that runs once every task has succeeded.
 std::string slurm_script(const DseArgs& a, const std::string& exe, int shards, bool merge) {
     const std::string sweep = std::filesystem::absolute(a.sweep).string(), out = std::filesystem::absolute(a.out).string();
+    // Single-quoted for the shell (a quote inside becomes '\'').
+    auto q = [](const std::string& t) {
+        std::string r = "'";
+        for (char c : t) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return r + "'";
+    };
     std::string s = "#!/bin/sh\n";
     if (!merge) {
         s += fmt::format("#SBATCH --job-name=lmsim-dse\n#SBATCH --array=1-{}\n#SBATCH --output={}/slurm/shard-%a.log\n", shards, out);
         s += fmt::format("#SBATCH --cpus-per-task={}\n", std::max(1, a.jobs));
-        s += fmt::format("exec '{}' dse '{}' --out '{}/shards/$SLURM_ARRAY_TASK_ID' --shard \"$SLURM_ARRAY_TASK_ID/{}\" --fidelity {} --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --resume --quiet\n",
-                         exe, sweep, out, shards, a.fidelity);
+        s += fmt::format("OUT={}\n", q(out));
+        s += fmt::format("exec {} dse {} --out \"$OUT/shards/$SLURM_ARRAY_TASK_ID\" --shard \"$SLURM_ARRAY_TASK_ID/{}\" --fidelity {} --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --resume --quiet\n",
+                         q(exe), q(sweep), shards, q(a.fidelity));
     } else {
         s += fmt::format("#SBATCH --job-name=lmsim-dse-merge\n#SBATCH --output={}/slurm/merge.log\n", out);
-        s += fmt::format("exec '{}' dse merge '{}' --out '{}/merged'", exe, sweep, out);
-        for (int k = 1; k <= shards; ++k) s += fmt::format(" '{}/shards/{}'", out, k);
+        s += fmt::format("exec {} dse merge {} --out {}", q(exe), q(sweep), q(out + "/merged"));
+        for (int k = 1; k <= shards; ++k) s += " " + q(fmt::format("{}/shards/{}", out, k));
         s += "\n";
     }
     return s;
