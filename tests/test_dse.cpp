@@ -397,3 +397,51 @@ TEST_CASE("dse analytic screen: within 5 % of the cycle level on 95 % of 50 rand
         CHECK(within >= 0.95 * both);
     }
 }
+
+TEST_CASE("dse command: Ctrl-C stops between points, keeps what finished, and --resume completes", "[dse][cli]") {
+    nlohmann::json j = tiny_sweep();
+    j["parameters"]["design.clock_mhz"] = {{"values", {300, 400}}};
+    const std::string sweep = write_sweep("lmsim-dse-sigint", j);
+    const std::string out = fresh_dir("lmsim-dse-sigint");
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execl(LMSIM_BINARY, LMSIM_BINARY, "dse", sweep.c_str(), "--out", out.c_str(), "--fidelity", "cycle", "--jobs", "1",
+              "--quiet", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    while (lines_of(out + "/results.jsonl").size() < 1 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ::kill(pid, SIGINT);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    const std::size_t kept = lines_of(out + "/results.jsonl").size();
+    if (kept < 8) CHECK(WEXITSTATUS(status) == 130);  // stopped (not: finished before the signal)
+    CHECK(kept >= 1);
+    for (const std::string& l : lines_of(out + "/results.jsonl")) CHECK_NOTHROW(nlohmann::json::parse(l));
+    CHECK(fs::exists(out + "/pareto.csv"));  // the outputs of what finished
+    Result r = run("dse " + sweep + " --out " + out + " --fidelity cycle --resume --quiet");
+    REQUIRE(r.code == 0);
+    CHECK(lines_of(out + "/results.jsonl").size() == 8);
+}
+
+TEST_CASE("dse report: report.html is self-contained and its chart renders in Chromium", "[dse][report]") {
+    const std::string sweep = write_sweep("lmsim-dse-html", tiny_sweep());
+    const std::string out = fresh_dir("lmsim-dse-html");
+    REQUIRE(run("dse " + sweep + " --out " + out + " --fidelity analytic --quiet").code == 0);
+    std::ifstream f(out + "/report.html");
+    const std::string html((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(html.find("<script src") == std::string::npos);
+    CHECK(html.find("new Chart(") != std::string::npos);
+    // The DOM and Chromium's console on one stream: the marker the script sets once the chart is
+    // made, and no JavaScript error (as the run report's test, tests/test_report.cpp).
+    const Result dom = lmsim_test::run_shell("timeout 120 chromium --headless=new --no-sandbox --disable-gpu "
+                                             "--enable-logging=stderr --v=0 --virtual-time-budget=5000 --dump-dom file://" +
+                                             out + "/report.html");
+    INFO(dom.output.substr(0, 2000));
+    REQUIRE(dom.code == 0);
+    CHECK(dom.output.find("data-rendered=\"charts\"") != std::string::npos);
+    CHECK(dom.output.find("Uncaught") == std::string::npos);
+    CHECK(dom.output.find(":CONSOLE") == std::string::npos);
+}

@@ -176,7 +176,8 @@ SweepOutputs sweep_outputs(const SweepSpec& s, const std::vector<Record>& record
                 "{label:'feasible points',data:" + points_js(pool) + ",backgroundColor:'rgba(150,150,150,0.35)'},"
                 "{label:'Pareto front',data:" + points_js(front) + ",backgroundColor:'rgba(220,60,40,0.8)'}]},"
                 "options:{maintainAspectRatio:false,animation:false,plugins:{tooltip:{callbacks:{label:(c)=>c.raw.label}}},"
-                "scales:{x:{title:{display:true,text:'tokens/s'}},y:{title:{display:true,text:'tokens/J'}}}}});</script>"
+                "scales:{x:{title:{display:true,text:'tokens/s'}},y:{title:{display:true,text:'tokens/J'}}}}});"
+                "document.body.setAttribute('data-rendered','charts');</script>"
                 "<p>Marker size: the LUT fraction of the platform's budget.</p>";
     } else {
         html += "<p>(Chart.js is not installed: libjs-chart.js; tables only.)</p>";
