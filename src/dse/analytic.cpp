@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 
@@ -135,21 +136,36 @@ std::string memory_key(const HardwareConfig& hw, const hw::BlockProgram& program
     return key;
 }
 
+// One pass per key: the first thread to ask computes it, others asking meanwhile wait for it.
 std::mutex g_cache_mutex;
-std::map<std::string, std::shared_ptr<const MemoryPass>> g_memory_cache;
+std::map<std::string, std::shared_future<std::shared_ptr<const MemoryPass>>> g_memory_cache;
 
 std::shared_ptr<const MemoryPass> memory_pass(const HardwareConfig& hw, const hw::DataflowGraph& graph,
                                               const PlatformConfig& platform, const hw::MemoryMasterView& view) {
     const hw::BlockProgram& program = graph.block(view.block);
     const std::string key = memory_key(hw, program, view);
+    std::promise<std::shared_ptr<const MemoryPass>> promise;
+    std::shared_future<std::shared_ptr<const MemoryPass>> future;
+    bool mine = false;
     {
         std::lock_guard<std::mutex> lock(g_cache_mutex);
         const auto it = g_memory_cache.find(key);
-        if (it != g_memory_cache.end()) return it->second;
+        if (it != g_memory_cache.end()) {
+            future = it->second;
+        } else {
+            future = promise.get_future().share();
+            g_memory_cache.emplace(key, future);
+            mine = true;
+        }
     }
-    auto pass = std::make_shared<const MemoryPass>(run_memory_master(program, graph, platform, view, graph.layers));
-    std::lock_guard<std::mutex> lock(g_cache_mutex);
-    return g_memory_cache.emplace(key, pass).first->second;
+    if (mine) {
+        try {
+            promise.set_value(std::make_shared<const MemoryPass>(run_memory_master(program, graph, platform, view, graph.layers)));
+        } catch (...) {
+            promise.set_exception(std::current_exception());
+        }
+    }
+    return future.get();
 }
 
 }  // namespace
