@@ -445,3 +445,37 @@ TEST_CASE("dse report: report.html is self-contained and its chart renders in Ch
     CHECK(dom.output.find("Uncaught") == std::string::npos);
     CHECK(dom.output.find(":CONSOLE") == std::string::npos);
 }
+
+TEST_CASE("dse sweep: a choice sets several paths together, and may not collide with other parameters", "[dse]") {
+    nlohmann::json j = tiny_sweep();
+    j["parameters"]["memory"] = {{"choices",
+                                  {{"lpddr4", {"platform.memory.kind=lpddr4"}},
+                                   {"ddr4", {"platform.memory.kind=ddr4", "platform.memory.channels=1", "platform.memory.channel_width_bits=64"}}}}};
+    const lmsim::dse::SweepSpec s = lmsim::dse::load_sweep(write_sweep("lmsim-dse-choice", j));
+    CHECK(s.grid_size() == 8);
+    bool saw_ddr4 = false;
+    for (int64_t i = 0; i < s.grid_size(); ++i) {
+        nlohmann::json values;
+        const std::vector<std::string> sets = lmsim::dse::point_sets(s, lmsim::dse::point_at(s, i), &values);
+        if (values["memory"] == "ddr4") {
+            saw_ddr4 = true;
+            CHECK(std::count(sets.begin(), sets.end(), "platform.memory.channel_width_bits=64") == 1);
+            const lmsim::HardwareConfig hw = lmsim::load_hardware_config("vck190", sets);
+            CHECK(hw.platform.memory.kind == "ddr4");
+            CHECK(hw.platform.memory.peak_gbps() == Approx(25.6));
+        }
+    }
+    CHECK(saw_ddr4);
+    // A choice's path also varied, a tie reading one, a misspelt path inside a choice: refused.
+    nlohmann::json k = j;
+    k["parameters"]["platform.memory.channels"] = {{"values", {1, 2}}};
+    CHECK(error_of(k).find("both a parameter and set by a choice") != std::string::npos);
+    k = j;
+    k["ties"]["design.axi.outstanding"] = "platform.memory.channels * 8";
+    CHECK(error_of(k).find("which a choice sets") != std::string::npos);
+    k = j;
+    k["parameters"]["memory"]["choices"]["ddr4"] = {"platform.memory.chanels=1"};
+    const std::string e = error_of(k);
+    CHECK(e.find("/parameters/memory/choices/ddr4") != std::string::npos);
+    CHECK(e.find("the nearest valid path is 'platform.memory.channels'") != std::string::npos);
+}

@@ -39,7 +39,7 @@ void check_event_driven_equals_stepped(const std::string& model, const std::vect
     std::vector<std::unique_ptr<MemoryPort>> ports;
     std::vector<SteppedMemory> memories;
     for (const MemoryMasterView& m : memory_master_views(hw.design)) {
-        ports.push_back(std::make_unique<MemoryPort>(hw.platform, m.design, m.producer.beat_bytes));
+        ports.push_back(std::make_unique<MemoryPort>(platform_for(hw.platform, m), m.design, m.producer.beat_bytes));
         memories.push_back({m.block, ports.back().get(), m.producer});
     }
     const SteppedResult ref = step_cycles(graph, tokens, kManagerRestartCycles, memories);
@@ -216,6 +216,44 @@ TEST_CASE("event-driven model equals a cycle-by-cycle simulation: MMU 64 x 32 on
 TEST_CASE("event-driven model equals a cycle-by-cycle simulation: U280 with the states on four masters of their own",
           "[hw][timing][equivalence][template]") {
     check_event_driven_equals_stepped("mamba2-tiny", {"design.axi.state_master.masters=4"}, 2, "u280");
+}
+
+TEST_CASE("event-driven model equals a cycle-by-cycle simulation: VCK190 with the states on the DDR4 (secondary memory)",
+          "[hw][timing][equivalence][template]") {
+    check_event_driven_equals_stepped("mamba2-tiny", {"design.axi.state_master.masters=1", "design.axi.state_master.memory=secondary"},
+                                      2);
+}
+
+TEST_CASE("a state master on the secondary memory moves the states there and nothing else", "[hw][timing][template]") {
+    // The released VCK190 design with its states and activations on the DDR4 UDIMM: the weight
+    // producer's traffic is the weights alone, and the two memory ports' peaks add up.
+    const HardwareConfig hw = load_hardware_config(find_config("vck190"),
+                                                   {"design.axi.state_master.masters=1", "design.axi.state_master.memory=secondary"});
+    const std::vector<MemoryMasterView> views = memory_master_views(hw.design);
+    REQUIRE(views.size() == 2);
+    CHECK_FALSE(views[0].secondary_memory);
+    CHECK(views[1].secondary_memory);
+    CHECK(platform_for(hw.platform, views[1]).memory.kind == "ddr4");
+    CHECK(platform_for(hw.platform, views[0]).memory.kind == "lpddr4");
+    const ModelCard card = find_model_card("mamba2-tiny");
+    SimulationOptions options;
+    Accelerator top("top", build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
+    const SimulationResult sim = top.run();
+    // Each port's peak is the least of its DRAM, AXI and NoC rates: one 256-bit master at 400 MHz
+    // (12.8 GB/s) on the LPDDR4 (12.8) and one on the DDR4 (25.6).
+    CHECK(sim.memory_peak_gbps == Approx(12.8 + 12.8));
+    int64_t weight_read = -1, weight_written = -1, state_read = -1, state_written = -1;
+    for (const BlockReport& b : sim.blocks) {
+        if (b.name == "WEIGHT_PRODUCER") weight_read = b.counters.bytes_read, weight_written = b.counters.bytes_written;
+        if (b.name == "STATE_MASTER") state_read = b.counters.bytes_read, state_written = b.counters.bytes_written;
+    }
+    CHECK(weight_read > 0);
+    CHECK(weight_written == 0);  // every write is a state's or y's
+    CHECK(state_read > 0);
+    CHECK(state_written > 0);
+    // Without the DDR4 the same design is refused: LPDDR4 masters share channels.
+    CHECK_THROWS_WITH(load_hardware_config(find_config("vck190"), {"design.axi.state_master.masters=1"}),
+                      Catch::Contains("every master shares the DRAM channels"));
 }
 
 TEST_CASE("event-driven model equals a cycle-by-cycle simulation: the U280 platform with a 32-lane SSM unit",

@@ -141,6 +141,51 @@ ResourceVector read_budget(const JsonObject& o) {
     return r;
 }
 
+// One memory system (platform.memory, or its "secondary": a second memory a design can put
+// masters on, e.g. the VCK190's DDR4 beside its LPDDR4).
+MemorySystemConfig read_memory(const JsonObject& m, bool secondary) {
+    MemorySystemConfig mem;
+    std::vector<std::string> known = {"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
+                                      "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",
+                                      "noc_bandwidth_gbps", "fidelity", "crossbar", "address_mapping", "preset", "sources"};
+    known.push_back(secondary ? "description" : "secondary");
+    m.require_known_keys(known);
+    mem.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
+    mem.channels = static_cast<int>(m.get_int("channels", 1, 1024));
+    mem.channel_width_bits = static_cast<int>(m.get_int("channel_width_bits", 8, 1024));
+    mem.data_rate_mtps = m.get_number("data_rate_mtps", 100, 20000);
+    mem.axi_ports = static_cast<int>(m.get_int("axi_ports", 1, 1024));
+    mem.axi_port_width_bits = static_cast<int>(m.get_int("axi_port_width_bits", 32, 1024));
+    mem.axi_clock_mhz = m.get_number("axi_clock_mhz", 1, 2000);
+    mem.noc_latency_ns = m.get_number_or("noc_latency_ns", 0, 0, 10000);
+    mem.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
+    mem.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
+    mem.fidelity = m.get_enum_or("fidelity", "command", {"command", "tlm", "stream"});
+    if (m.has("preset")) mem.preset = m.get_enum_or("preset", "", mem::dram_preset_names());
+    if (!mem.preset.empty()) {
+        const std::string family = mem::dram_preset(mem.preset).family;
+        if (family != mem.kind)
+            throw InputError(m.where("preset") + fmt::format(": '{}' is {} timing, but the platform's memory is {}",
+                                                             mem.preset, family, mem.kind));
+    }
+    mem.address_mapping = m.get_string_or("address_mapping", "BgCoBaRo");
+    if (const std::string e = mem::address_mapping_error(mem.address_mapping); !e.empty())
+        throw InputError(m.where("address_mapping") + ": " + e);
+    if (m.has("crossbar")) {
+        JsonObject x = m.get_object("crossbar");
+        x.require_known_keys({"ports_per_switch", "lateral_links", "hop_latency_ns", "sources"});
+        if (mem.kind != "hbm2") throw InputError(m.where("crossbar") + ": a crossbar is modelled for hbm2 memory only");
+        mem.crossbar.ports_per_switch = static_cast<int>(x.get_int("ports_per_switch", 1, 1024));
+        mem.crossbar.lateral_links = static_cast<int>(x.get_int("lateral_links", 1, 64));
+        mem.crossbar.hop_latency_ns = x.get_number("hop_latency_ns", 0, 1000);
+        if (mem.channels % mem.crossbar.ports_per_switch != 0 || mem.axi_ports != mem.channels)
+            throw InputError(x.where("ports_per_switch") + fmt::format(": expected a divisor of the {} pseudo-channels, "
+                                                                        "with as many AXI ports as pseudo-channels",
+                                                                        mem.channels));
+    }
+    return mem;
+}
+
 PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
     p.require_known_keys({"name", "part", "family", "slrs", "aie_tiles", "max_clock_mhz",
                           "energy", "host", "memory", "sources"});
@@ -196,42 +241,12 @@ PlatformConfig read_platform(const JsonObject& p, const nlohmann::json& doc) {
                                          c.host.per_token_s_max));
     }
     JsonObject m = p.get_object("memory");
-    m.require_known_keys({"kind", "channels", "channel_width_bits", "data_rate_mtps", "axi_ports",
-                          "axi_port_width_bits", "axi_clock_mhz", "noc_latency_ns", "controller_latency_ns",
-                          "noc_bandwidth_gbps", "secondary", "fidelity", "crossbar", "address_mapping", "preset",
-                          "sources"});
-    c.memory.kind = m.get_enum_or("kind", "", {"lpddr4", "ddr4", "hbm2"});
-    c.memory.channels = static_cast<int>(m.get_int("channels", 1, 1024));
-    c.memory.channel_width_bits = static_cast<int>(m.get_int("channel_width_bits", 8, 1024));
-    c.memory.data_rate_mtps = m.get_number("data_rate_mtps", 100, 20000);
-    c.memory.axi_ports = static_cast<int>(m.get_int("axi_ports", 1, 1024));
-    c.memory.axi_port_width_bits = static_cast<int>(m.get_int("axi_port_width_bits", 32, 1024));
-    c.memory.axi_clock_mhz = m.get_number("axi_clock_mhz", 1, 2000);
-    c.memory.noc_latency_ns = m.get_number_or("noc_latency_ns", 0, 0, 10000);
-    c.memory.controller_latency_ns = m.get_number_or("controller_latency_ns", 0, 0, 10000);
-    c.memory.noc_bandwidth_gbps = m.get_number_or("noc_bandwidth_gbps", 0, 0, 10000);
-    c.memory.fidelity = m.get_enum_or("fidelity", "command", {"command", "tlm", "stream"});
-    if (m.has("preset")) c.memory.preset = m.get_enum_or("preset", "", mem::dram_preset_names());
-    if (!c.memory.preset.empty()) {
-        const std::string family = mem::dram_preset(c.memory.preset).family;
-        if (family != c.memory.kind)
-            throw InputError(m.where("preset") + fmt::format(": '{}' is {} timing, but the platform's memory is {}",
-                                                             c.memory.preset, family, c.memory.kind));
-    }
-    c.memory.address_mapping = m.get_string_or("address_mapping", "BgCoBaRo");
-    if (const std::string e = mem::address_mapping_error(c.memory.address_mapping); !e.empty())
-        throw InputError(m.where("address_mapping") + ": " + e);
-    if (m.has("crossbar")) {
-        JsonObject x = m.get_object("crossbar");
-        x.require_known_keys({"ports_per_switch", "lateral_links", "hop_latency_ns", "sources"});
-        if (c.memory.kind != "hbm2") throw InputError(m.where("crossbar") + ": a crossbar is modelled for hbm2 memory only");
-        c.memory.crossbar.ports_per_switch = static_cast<int>(x.get_int("ports_per_switch", 1, 1024));
-        c.memory.crossbar.lateral_links = static_cast<int>(x.get_int("lateral_links", 1, 64));
-        c.memory.crossbar.hop_latency_ns = x.get_number("hop_latency_ns", 0, 1000);
-        if (c.memory.channels % c.memory.crossbar.ports_per_switch != 0 || c.memory.axi_ports != c.memory.channels)
-            throw InputError(x.where("ports_per_switch") + fmt::format(": expected a divisor of the {} pseudo-channels, "
-                                                                        "with as many AXI ports as pseudo-channels",
-                                                                        c.memory.channels));
+    c.memory = read_memory(m, false);
+    if (m.has("secondary")) {
+        const JsonObject sec = m.get_object("secondary");
+        // A secondary memory lmsim can use has the same fields as the primary; one with a kind
+        // and a description only is named, not modelled.
+        if (sec.has("channels")) c.secondary_memory = read_memory(sec, true);
     }
     return c;
 }
@@ -269,9 +284,13 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
     std::string state_master_where;
     if (axi.has("state_master")) {
         JsonObject sm = axi.get_object("state_master");
-        sm.require_known_keys({"masters", "width_bits"});
+        sm.require_known_keys({"masters", "width_bits", "memory"});
         c.axi.state_masters = static_cast<int>(sm.get_int("masters", 0, 1024));
         c.axi.state_width_bits = static_cast<int>(sm.get_int_or("width_bits", 256, 32, 1024));
+        c.axi.state_on_secondary = sm.get_enum_or("memory", "primary", {"primary", "secondary"}) == "secondary";
+        if (c.axi.state_on_secondary && !plat.secondary_memory)
+            throw InputError(sm.where("memory") + ": secondary: the platform has no modelled secondary memory "
+                                                  "(platform.memory.secondary with channels, data rate, ports)");
         state_master_where = axi.where("state_master");
     }
     if (d.has("fifo_depths")) {
@@ -343,17 +362,22 @@ DesignConfig read_design(const JsonObject& d, const PlatformConfig& plat) {
         throw InputError(fmt::format("{}: {} AXI masters, but the platform's memory has {} ports ({})",
                                      axi.where("masters"), c.axi.masters, plat.memory.axi_ports, plat.memory.kind));
     if (c.axi.state_masters > 0) {
-        if (plat.memory.kind != "hbm2")
+        // On the primary memory the two groups of masters must not share DRAM channels (hbm2
+        // pseudo-channels); on the secondary memory they share nothing.
+        const MemorySystemConfig& sm = c.axi.state_on_secondary ? *plat.secondary_memory : plat.memory;
+        if (!c.axi.state_on_secondary && plat.memory.kind != "hbm2")
             throw InputError(fmt::format("{}: on {} every master shares the DRAM channels; lmsim models independent "
-                                         "masters only where each has channels of its own (hbm2 pseudo-channels)",
+                                         "masters only where each has channels of its own (hbm2 pseudo-channels, or "
+                                         "\"memory\": \"secondary\" where the platform has a second memory)",
                                          state_master_where, plat.memory.kind));
-        if (c.axi.masters + c.axi.state_masters > plat.memory.axi_ports)
-            throw InputError(fmt::format("{}: {} weight + {} state masters, but the platform's memory has {} ports",
-                                         state_master_where, c.axi.masters, c.axi.state_masters, plat.memory.axi_ports));
-        if (c.axi.state_width_bits > plat.memory.axi_port_width_bits || c.axi.state_width_bits % 256 != 0)
+        const int sharing = c.axi.state_on_secondary ? 0 : c.axi.masters;
+        if (sharing + c.axi.state_masters > sm.axi_ports)
+            throw InputError(fmt::format("{}: {} weight + {} state masters, but the {} memory has {} ports", state_master_where,
+                                         sharing, c.axi.state_masters, sm.kind, sm.axi_ports));
+        if (c.axi.state_width_bits > sm.axi_port_width_bits || c.axi.state_width_bits % 256 != 0)
             throw InputError(fmt::format("{}: width_bits {}: expected a multiple of 256 (a state beat carries whole "
-                                         "32-byte tokens) up to the platform's {}-bit ports",
-                                         state_master_where, c.axi.state_width_bits, plat.memory.axi_port_width_bits));
+                                         "32-byte tokens) up to the memory's {}-bit ports",
+                                         state_master_where, c.axi.state_width_bits, sm.axi_port_width_bits));
     }
     if (c.axi.width_bits > plat.memory.axi_port_width_bits)
         throw InputError(fmt::format("{}: {} bits is wider than the platform's {}-bit memory ports",

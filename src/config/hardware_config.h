@@ -84,6 +84,9 @@ struct PlatformConfig {
     EnergyConfig energy;
     HostConfig host;
     MemorySystemConfig memory;
+    // A second memory system (platform.memory.secondary with its own channels and ports, e.g. the
+    // VCK190's DDR4 UDIMM): the state masters can use it (design.axi.state_master.memory).
+    std::optional<MemorySystemConfig> secondary_memory;
     ResourceVector total() const;
 };
 
@@ -105,6 +108,7 @@ struct AxiConfig {
     // 0: one producer carries everything, as released. HBM2 only (each master its own
     // pseudo-channel, so the two groups share no DRAM channel).
     int state_masters = 0, state_width_bits = 256;
+    bool state_on_secondary = false;  // the state masters on platform.memory.secondary
 };
 
 struct FifoDepths {

@@ -128,7 +128,7 @@ MemoryPass run_memory_master(const hw::BlockProgram& program, const hw::Dataflow
 // program's memory phases only: a sweep over the datapath reuses them.
 std::string memory_key(const HardwareConfig& hw, const hw::BlockProgram& program, const hw::MemoryMasterView& view) {
     std::string key = hw.document.at("platform").at("memory").dump();
-    key += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}", view.block, hw.design.clock_mhz, view.producer.beat_bytes,
+    key += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}|{}", view.block, view.secondary_memory, hw.design.clock_mhz, view.producer.beat_bytes,
                        view.producer.burst_beats, view.producer.outstanding, view.producer.read_buffer_beats,
                        view.producer.sequential_loops, view.producer.loop_beats);
     for (const hw::Phase& p : program.phases)
@@ -175,10 +175,6 @@ AnalyticEstimate analytic_estimate(const HardwareConfig& hw, const ModelCard& mo
     AnalyticEstimate est;
     const hw::DataflowGraph graph = hw::build_lightmamba_graph(model, hw.design);
     const int layers = graph.layers;
-    // The memory model at stream fidelity: the closed form calibrated from the command level
-    // (hw/memory_port.h); command and tlm fidelity give the same times at far higher cost.
-    PlatformConfig platform = hw.platform;
-    platform.memory.fidelity = "stream";
 
     // Terms per middle layer.
     hw::Cycle layer_cycles = 0, first_cycles = 0;
@@ -192,7 +188,11 @@ AnalyticEstimate analytic_estimate(const HardwareConfig& hw, const ModelCard& mo
     const std::vector<hw::MemoryMasterView> masters = hw::memory_master_views(hw.design);
     std::vector<std::shared_ptr<const MemoryPass>> passes;
     for (const hw::MemoryMasterView& m : masters) {
-        passes.push_back(memory_pass(hw, graph, platform, m));
+        // The memory the master uses, at stream fidelity: the closed form calibrated from the
+        // command level (hw/memory_port.h); command and tlm give the same times at far higher cost.
+        PlatformConfig seen = hw::platform_for(hw.platform, m);
+        seen.memory.fidelity = "stream";
+        passes.push_back(memory_pass(hw, graph, seen, m));
         consider(m.block, passes.back()->middle_layer_cycles, passes.back()->first_layer_cycles);
     }
     for (const hw::BlockProgram& b : graph.blocks) {

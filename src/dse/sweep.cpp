@@ -319,14 +319,51 @@ SweepSpec load_sweep(const std::string& path) {
     // Parameters.
     if (!doc.contains("parameters") || !doc["parameters"].is_object() || doc["parameters"].empty())
         throw InputError(path + ": /parameters: expected an object {\"config.path\": domain, ...} with at least one parameter");
+    std::set<std::string> chosen;  // config paths the choices set
     for (auto it = doc["parameters"].begin(); it != doc["parameters"].end(); ++it) {
         const std::string where = fmt::format("{}: /parameters/{}", path, it.key());
-        ParameterSpec p{it.key(), parse_domain(*it, where)};
+        if (it->is_object() && it->contains("choices")) {
+            // A named alternative per value, each a list of "path=value" overrides.
+            const nlohmann::json& c = (*it)["choices"];
+            if (it->size() != 1 || !c.is_object() || c.empty())
+                throw InputError(where + ": expected {\"choices\": {\"name\": [\"path=value\", ...], ...}}");
+            ParameterSpec p;
+            p.path = it.key();
+            for (auto ch = c.begin(); ch != c.end(); ++ch) {
+                const std::string cw = fmt::format("{}/choices/{}", where, ch.key());
+                if (!ch->is_array() || ch->empty()) throw InputError(cw + ": expected a non-empty array of \"path=value\" strings");
+                std::vector<std::string> sets;
+                for (const auto& v : *ch) {
+                    if (!v.is_string() || v.get<std::string>().find('=') == std::string::npos)
+                        throw InputError(cw + ": expected \"path=value\" strings");
+                    const std::string text = v.get<std::string>();
+                    const std::string cpath = text.substr(0, text.find('='));
+                    std::string value = text.substr(text.find('=') + 1);
+                    nlohmann::json parsed;
+                    try {
+                        parsed = nlohmann::json::parse(value);
+                    } catch (const nlohmann::json::exception&) {
+                        parsed = value;
+                    }
+                    require_config_path(merged, cpath, parsed, cw);
+                    chosen.insert(cpath);
+                    sets.push_back(text);
+                }
+                p.values.emplace_back(ch.key());
+                p.choice_sets.push_back(std::move(sets));
+            }
+            s.parameters.push_back(std::move(p));
+            continue;
+        }
+        ParameterSpec p{it.key(), parse_domain(*it, where), {}};
         require_config_path(merged, p.path, p.values.front(), where);
         s.parameters.push_back(std::move(p));
     }
     std::set<std::string> varied;
     for (const ParameterSpec& p : s.parameters) varied.insert(p.path);
+    for (const std::string& c : chosen)
+        if (varied.count(c))
+            throw InputError(fmt::format("{}: /parameters: '{}' is both a parameter and set by a choice", path, c));
 
     // Ties, ordered so that each comes after the ties it reads.
     std::map<std::string, TieSpec> ties;
@@ -335,7 +372,7 @@ SweepSpec load_sweep(const std::string& path) {
         for (auto it = doc["ties"].begin(); it != doc["ties"].end(); ++it) {
             const std::string where = fmt::format("{}: /ties/{}", path, it.key());
             if (!it->is_string()) throw InputError(where + ": expected an expression (string)");
-            if (varied.count(it.key()))
+            if (varied.count(it.key()) || chosen.count(it.key()))
                 throw InputError(where + ": the path is both varied (/parameters) and tied; a tied path follows the others");
             TieSpec t{it.key(), it->get<std::string>(), ExpressionParser(it->get<std::string>(), where).parse()};
             ties.emplace(t.path, t);
@@ -345,6 +382,8 @@ SweepSpec load_sweep(const std::string& path) {
             std::set<std::string> refs;
             t.expression->paths(refs);
             for (const std::string& r : refs) {
+                if (chosen.count(r))
+                    throw InputError(fmt::format("{}: reads '{}', which a choice sets; a tie reads parameters, ties and base values only", where, r));
                 if (varied.count(r) || ties.count(r)) continue;
                 const nlohmann::json* v = find_path(merged.document, r);
                 if (!v || !v->is_number())
@@ -472,7 +511,10 @@ SweepSpec load_sweep(const std::string& path) {
 
     // The sweep's meaning, for resume and merge.
     nlohmann::json meaning = {{"base", merged.document}, {"model", s.model}, {"tokens", s.tokens}};
-    for (const ParameterSpec& p : s.parameters) meaning["parameters"][p.path] = p.values;
+    for (const ParameterSpec& p : s.parameters) {
+        meaning["parameters"][p.path] = p.values;
+        if (!p.choice_sets.empty()) meaning["choices"][p.path] = p.choice_sets;
+    }
     for (const TieSpec& t : s.ties) meaning["ties"][t.path] = t.text;
     for (const ConstraintSpec& c : s.constraints) meaning["constraints"].push_back(c.text);
     for (const ObjectiveSpec& o : s.objectives) meaning["objectives"].push_back({o.maximise, o.metric, o.reference});
@@ -488,6 +530,12 @@ std::vector<std::string> point_sets(const SweepSpec& s, const Point& p, nlohmann
     std::map<std::string, double> numbers;
     for (std::size_t i = 0; i < s.parameters.size(); ++i) {
         const nlohmann::json& v = s.parameters[i].values.at(static_cast<std::size_t>(p.at(i)));
+        if (!s.parameters[i].choice_sets.empty()) {
+            const auto& chosen = s.parameters[i].choice_sets.at(static_cast<std::size_t>(p.at(i)));
+            sets.insert(sets.end(), chosen.begin(), chosen.end());
+            shown[s.parameters[i].path] = v;
+            continue;
+        }
         sets.push_back(s.parameters[i].path + "=" + value_text(v));
         shown[s.parameters[i].path] = v;
         if (v.is_number()) numbers[s.parameters[i].path] = v.get<double>();

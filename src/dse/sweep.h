@@ -18,8 +18,11 @@
 namespace lmsim::dse {
 
 struct ParameterSpec {
-    std::string path;                  // config path, e.g. design.mmu.input_lanes
-    std::vector<nlohmann::json> values;  // the domain, in order
+    std::string path;                  // config path, e.g. design.mmu.input_lanes (a name for choices)
+    std::vector<nlohmann::json> values;  // the domain, in order (the choices' names)
+    // {"choices": {"NAME": ["path=value", ...]}}: each value sets several config paths together
+    // (e.g. a memory system); empty for a plain parameter.
+    std::vector<std::vector<std::string>> choice_sets;
 };
 
 // value = expression over config paths (+ - * / and parentheses); a path is a varied parameter,

@@ -137,9 +137,17 @@ std::vector<MemoryMasterView> memory_master_views(const DesignConfig& design) {
         DesignConfig d = design;
         d.axi.masters = design.axi.state_masters;
         d.axi.width_bits = design.axi.state_width_bits;
-        v.push_back({"STATE_MASTER", d, producer_params(d)});
+        v.push_back({"STATE_MASTER", d, producer_params(d), design.axi.state_on_secondary});
     }
     return v;
+}
+
+PlatformConfig platform_for(const PlatformConfig& platform, const MemoryMasterView& master) {
+    if (!master.secondary_memory) return platform;
+    if (!platform.secondary_memory) throw std::logic_error(master.block + ": on a secondary memory the platform does not have");
+    PlatformConfig p = platform;
+    p.memory = *platform.secondary_memory;
+    return p;
 }
 
 Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const PlatformConfig& platform,
@@ -152,7 +160,7 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
     space_freed_ = std::vector<sc_event>(fifos_.size());
     const std::vector<MemoryMasterView> masters = memory_master_views(design);
     for (const MemoryMasterView& m : masters) {
-        memories_.push_back(std::make_unique<MemoryPort>(platform, m.design, m.producer.beat_bytes));
+        memories_.push_back(std::make_unique<MemoryPort>(platform_for(platform, m), m.design, m.producer.beat_bytes));
         memories_.back()->record_requests(options_.record_memory_requests);
         if (options_.check_memory_protocol) memories_.back()->check_protocol();
     }

@@ -39,8 +39,11 @@ struct MemoryMasterView {
     std::string block;
     DesignConfig design;
     ProducerParams producer;
+    bool secondary_memory = false;  // on platform.memory.secondary (design.axi.state_master.memory)
 };
 std::vector<MemoryMasterView> memory_master_views(const DesignConfig& design);
+// The platform as a master sees it: its memory system is the secondary one where it uses that.
+PlatformConfig platform_for(const PlatformConfig& platform, const MemoryMasterView& master);
 
 // Where a long simulation stands, for a progress line (SimulationOptions::progress).
 struct SimulationProgress {
