@@ -334,6 +334,11 @@ TEST_CASE("dse command: shards merged equal one run, and kill -9 loses nothing f
         }
         return m;
     };
+    // The shards are disjoint slices that cover the sweep (the merge alone would hide overlap).
+    const auto in_a = metrics_by_hash(a), in_b = metrics_by_hash(b);
+    CHECK(in_a.size() == 4);
+    CHECK(in_b.size() == 4);
+    for (const auto& [key, m] : in_a) CHECK_FALSE(in_b.count(key));
     CHECK(metrics_by_hash(merged).size() == 8);
     CHECK(metrics_by_hash(merged) == metrics_by_hash(whole));  // the merge deduplicated shard 1 given twice
     CHECK(lines_of(merged + "/pareto.csv") == lines_of(whole + "/pareto.csv"));
@@ -343,13 +348,15 @@ TEST_CASE("dse command: shards merged equal one run, and kill -9 loses nothing f
     const std::string cmd = std::string(LMSIM_BINARY) + " dse " + sweep + " --out " + killed + " --fidelity cycle --jobs 1 --quiet";
     const pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0);  // its own process group: kill -9 takes the running child with it
         execl("/bin/sh", "sh", "-c", ("exec " + cmd + " > /dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
+    setpgid(pid, pid);
     const auto t0 = std::chrono::steady_clock::now();
     while (lines_of(killed + "/results.jsonl").size() < 2 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ::kill(pid, SIGKILL);
+    ::kill(-pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
     const std::size_t finished = lines_of(killed + "/results.jsonl").size();
@@ -419,8 +426,12 @@ TEST_CASE("dse command: Ctrl-C stops between points, keeps what finished, and --
     const std::size_t kept = lines_of(out + "/results.jsonl").size();
     if (kept < 8) CHECK(WEXITSTATUS(status) == 130);  // stopped (not: finished before the signal)
     CHECK(kept >= 1);
-    for (const std::string& l : lines_of(out + "/results.jsonl")) CHECK_NOTHROW(nlohmann::json::parse(l));
+    for (const std::string& l : lines_of(out + "/results.jsonl")) {
+        const nlohmann::json rec = nlohmann::json::parse(l);
+        CHECK(rec["ok"].get<bool>());  // a run the signal stopped is not recorded as a failure
+    }
     CHECK(fs::exists(out + "/pareto.csv"));  // the outputs of what finished
+    CHECK_FALSE(fs::exists(out + "/work"));  // no child's directory left behind
     Result r = run("dse " + sweep + " --out " + out + " --fidelity cycle --resume --quiet");
     REQUIRE(r.code == 0);
     CHECK(lines_of(out + "/results.jsonl").size() == 8);
@@ -478,4 +489,35 @@ TEST_CASE("dse sweep: a choice sets several paths together, and may not collide 
     const std::string e = error_of(k);
     CHECK(e.find("/parameters/memory/choices/ddr4") != std::string::npos);
     CHECK(e.find("the nearest valid path is 'platform.memory.channels'") != std::string::npos);
+}
+
+TEST_CASE("dse sweep: one objective, misplaced companion keys, bad numbers in ties, damaged complete lines", "[dse][errors]") {
+    // One objective: a grid works and its report has a hypervolume; NSGA-II is refused.
+    nlohmann::json j = tiny_sweep();
+    j["objectives"] = {{{"maximise", "decode.tokens_per_s"}}};
+    const std::string out = fresh_dir("lmsim-dse-one-objective");
+    Result r = run("dse " + write_sweep("lmsim-dse-one", j) + " --out " + out + " --fidelity analytic --quiet");
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(fs::exists(out + "/summary.md"));
+    j["search"] = {{"method", "nsga2"}, {"budget", 8}};
+    CHECK(error_of(j).find("multi-objective") != std::string::npos);
+    j = tiny_sweep();
+    j["parameters"]["design.htu.butterfly_lanes"] = {{"log_range", {8, 64}}, {"step", 4}};
+    CHECK(error_of(j).find("/step: unexpected key") != std::string::npos);
+    j = tiny_sweep();
+    j["ties"]["design.axi.masters"] = "2 * .";
+    CHECK(error_of(j).find("not a number") != std::string::npos);
+    j["ties"]["design.axi.masters"] = "1e999";  // out of double's range: an input error, not an internal one
+    CHECK(error_of(j).find("/ties/design.axi.masters: \"1e999\": not a") != std::string::npos);
+    j = tiny_sweep();
+    j["parameters"]["mem_a"] = {{"choices", {{"x", {"platform.memory.channels=4"}}}}};
+    j["parameters"]["mem_b"] = {{"choices", {{"y", {"platform.memory.channels=2"}}}}};
+    CHECK(error_of(j).find("also set by the choice parameter") != std::string::npos);
+    // A complete last line that does not parse is damage, not a torn write: refused, not cut.
+    const std::string dir = fresh_dir("lmsim-dse-damaged");
+    fs::create_directories(dir);
+    std::ofstream(dir + "/results.jsonl") << "{\"not\": \"a record\"}\n";
+    CHECK_THROWS_WITH(lmsim::dse::ResultStore(dir), Catch::Contains("results.jsonl:1: damaged record"));
+    CHECK(lines_of(dir + "/results.jsonl").size() == 1);
 }

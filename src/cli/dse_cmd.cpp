@@ -48,6 +48,8 @@ void print_summary(const dse::SweepSpec& s, const dse::ExploreSummary& sum, cons
     fmt::print("sweep {} (hash {}): {} points{}\n", s.file, s.hash, sum.points, sum.interrupted ? " (interrupted)" : "");
     fmt::print("  evaluated  {} analytic ({:.1f} s), {} cycle-level ({:.1f} s); {} found in results.jsonl; {} failed\n",
                sum.evaluated[0], sum.wall_s[0], sum.evaluated[1], sum.wall_s[1], sum.reused, sum.failed);
+    if (sum.unfinished > 0)
+        fmt::print("  unfinished {} cycle-level runs stopped by a signal: not recorded; --resume evaluates them\n", sum.unfinished);
     fmt::print("  front      {} points at the {} level\n", sum.front.size(), dse::fidelity_name(sum.front_fidelity));
     for (const dse::Record& r : sum.front)
         fmt::print("    {:>8}  {:8.3f} tok/s  {:7.4f} tok/J  {}  [{}]\n", r.point_index, r.metrics.at("decode.tokens_per_s"),
@@ -55,16 +57,18 @@ void print_summary(const dse::SweepSpec& s, const dse::ExploreSummary& sum, cons
     fmt::print("wrote {}/results.jsonl, pareto.csv, summary.md, report.html\n", dir);
 }
 
+// Single-quoted for the shell (a quote inside becomes '\'').
+std::string shell_quoted(const std::string& t) {
+    std::string r = "'";
+    for (char c : t) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return r + "'";
+}
+
 // The Slurm job array: one task per shard, each its own directory under DIR/shards, then a merge
 // job that runs once every task has succeeded.
 std::string slurm_script(const DseArgs& a, const std::string& exe, int shards, bool merge) {
     const std::string sweep = std::filesystem::absolute(a.sweep).string(), out = std::filesystem::absolute(a.out).string();
-    // Single-quoted for the shell (a quote inside becomes '\'').
-    auto q = [](const std::string& t) {
-        std::string r = "'";
-        for (char c : t) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        return r + "'";
-    };
+    const auto q = shell_quoted;
     std::string s = "#!/bin/sh\n";
     if (!merge) {
         s += fmt::format("#SBATCH --job-name=lmsim-dse\n#SBATCH --array=1-{}\n#SBATCH --output={}/slurm/shard-%a.log\n", shards, out);
@@ -82,6 +86,11 @@ std::string slurm_script(const DseArgs& a, const std::string& exe, int shards, b
 }
 
 int run_slurm(const DseArgs& a, const dse::SweepSpec& s) {
+    // #SBATCH --output takes the path unquoted and expands %: refuse what it would mangle.
+    const std::string abs_out = std::filesystem::absolute(a.out).string();
+    if (abs_out.find_first_of(" \t\n%'\"") != std::string::npos)
+        throw InputError(fmt::format("--out '{}': with --slurm the directory may not contain spaces, quotes or '%' "
+                                     "(Slurm's #SBATCH --output takes it unquoted and expands %)", a.out));
     if (s.search.method == dse::SearchMethod::Nsga2)
         throw InputError("--slurm: an NSGA-II search is one evolving population; shard grid or random searches");
     const std::string exe = lmsim_executable_path();
@@ -94,7 +103,7 @@ int run_slurm(const DseArgs& a, const dse::SweepSpec& s) {
     std::filesystem::create_directories(a.out + "/slurm");
     write_file_atomically(a.out + "/slurm/sweep.sbatch", array);
     write_file_atomically(a.out + "/slurm/merge.sbatch", merge);
-    const std::string submit = fmt::format("sbatch --parsable '{}/slurm/sweep.sbatch'", a.out);
+    const std::string submit = "sbatch --parsable " + shell_quoted(a.out + "/slurm/sweep.sbatch");
     FILE* p = ::popen(submit.c_str(), "r");
     if (!p) throw InputError("--slurm: cannot run sbatch");
     char buf[256] = {0};
@@ -103,7 +112,7 @@ int run_slurm(const DseArgs& a, const dse::SweepSpec& s) {
     if (::pclose(p) != 0 || job.empty())
         throw InputError("--slurm: sbatch failed (is Slurm installed and running? scripts/slurm-local.sh starts a one-node cluster)");
     job = job.substr(0, job.find_first_of(";\n"));
-    const std::string dep = fmt::format("sbatch --parsable --dependency=afterok:{} '{}/slurm/merge.sbatch'", job, a.out);
+    const std::string dep = fmt::format("sbatch --parsable --dependency=afterok:{} {}", job, shell_quoted(a.out + "/slurm/merge.sbatch"));
     FILE* q = ::popen(dep.c_str(), "r");
     std::string merge_job;
     while (q && std::fgets(buf, sizeof buf, q)) merge_job += buf;

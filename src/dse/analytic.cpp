@@ -126,11 +126,15 @@ MemoryPass run_memory_master(const hw::BlockProgram& program, const hw::Dataflow
 
 // The memory passes depend on the memory system, the master's AXI parameters, the clock and the
 // program's memory phases only: a sweep over the datapath reuses them.
-std::string memory_key(const HardwareConfig& hw, const hw::BlockProgram& program, const hw::MemoryMasterView& view) {
+std::string memory_key(const HardwareConfig& hw, const hw::BlockProgram& program, const hw::MemoryMasterView& view, int layers) {
     std::string key = hw.document.at("platform").at("memory").dump();
-    key += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}|{}", view.block, view.secondary_memory, hw.design.clock_mhz, view.producer.beat_bytes,
-                       view.producer.burst_beats, view.producer.outstanding, view.producer.read_buffer_beats,
-                       view.producer.sequential_loops, view.producer.loop_beats);
+    // Everything the memory port and the master's issue rules read (hw/memory_port.cpp: the
+    // masters and their width choose the channels; dataflow.h ProducerParams).
+    key += fmt::format("|{}|{}|{}|{}x{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", view.block, view.secondary_memory, hw.design.clock_mhz,
+                       view.design.axi.masters, view.design.axi.width_bits, view.producer.beat_bytes, view.producer.burst_beats,
+                       view.producer.outstanding, view.producer.read_buffer_beats, view.producer.boundary_bytes,
+                       view.producer.sequential_loops, view.producer.loop_beats, view.producer.loop_restart_cycles, layers);
+
     for (const hw::Phase& p : program.phases)
         key += fmt::format("|{}:{}:{}:{}:{}", p.name, p.trips, static_cast<int>(p.when), p.address, p.address_per_layer);
     return key;
@@ -143,7 +147,7 @@ std::map<std::string, std::shared_future<std::shared_ptr<const MemoryPass>>> g_m
 std::shared_ptr<const MemoryPass> memory_pass(const HardwareConfig& hw, const hw::DataflowGraph& graph,
                                               const PlatformConfig& platform, const hw::MemoryMasterView& view) {
     const hw::BlockProgram& program = graph.block(view.block);
-    const std::string key = memory_key(hw, program, view);
+    const std::string key = memory_key(hw, program, view, graph.layers);
     std::promise<std::shared_ptr<const MemoryPass>> promise;
     std::shared_future<std::shared_ptr<const MemoryPass>> future;
     bool mine = false;

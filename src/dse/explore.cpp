@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,9 @@ struct Evaluator::Prepared {
 };
 
 namespace {
+
+// How often the cycle-level pool looks for finished children and for a stop request.
+constexpr int kChildPollMs = 20;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -146,12 +150,13 @@ void Evaluator::run_analytic(std::vector<Prepared>& todo) {
     const ModelCard card = find_model_card(sweep_.model);
     std::mutex mutex;
     std::size_t next = 0;
-    auto worker = [&] {
+    std::exception_ptr failure;  // the first error a worker cannot record (e.g. a full disk)
+    auto body = [&] {
         while (true) {
             std::size_t i;
             {
                 std::lock_guard<std::mutex> lock(mutex);
-                if (next >= todo.size() || stopped()) return;
+                if (next >= todo.size() || stopped() || failure) return;
                 i = next++;
             }
             Prepared& q = todo[i];
@@ -175,11 +180,20 @@ void Evaluator::run_analytic(std::vector<Prepared>& todo) {
             finish(r);
         }
     };
+    auto guarded = [&] {
+        try {
+            body();
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!failure) failure = std::current_exception();
+        }
+    };
     const int n = std::max(1, std::min<int>(options_.jobs, static_cast<int>(todo.size())));
     std::vector<std::thread> threads;
-    for (int k = 1; k < n; ++k) threads.emplace_back(worker);
-    worker();
+    for (int k = 1; k < n; ++k) threads.emplace_back(guarded);
+    guarded();
     for (std::thread& t : threads) t.join();
+    if (failure) std::rethrow_exception(failure);
 }
 
 void Evaluator::run_cycle(std::vector<Prepared>& todo) {
@@ -191,6 +205,21 @@ void Evaluator::run_cycle(std::vector<Prepared>& todo) {
         std::chrono::steady_clock::time_point t0;
     };
     std::map<pid_t, Running> running;
+    // On any exception out of this loop the children still running are stopped and reaped, and
+    // their directories removed: nothing keeps running behind a failed sweep.
+    struct ChildGuard {
+        std::map<pid_t, Running>& running;
+        ~ChildGuard() {
+            for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);
+            for (const auto& [pid, run] : running) {
+                int st = 0;
+                while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+                }
+                std::error_code ec;
+                std::filesystem::remove_all(run.dir, ec);
+            }
+        }
+    } guard{running};
     std::size_t next = 0;
     auto launch = [&](Prepared& q) {
         const std::string dir = work + "/" + q.record.config_hash;
@@ -238,23 +267,31 @@ void Evaluator::run_cycle(std::vector<Prepared>& todo) {
             for (const auto& [pid, run] : running) ::kill(pid, SIGTERM);
             forwarded = true;
         }
+        // Polled, so that a stop signal arriving between the check above and the wait is seen
+        // within kChildPollMs rather than when a child happens to finish.
         int status = 0;
-        const pid_t pid = ::waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR) continue;
-            throw std::runtime_error(fmt::format("waitpid: {}", std::strerror(errno)));
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid == 0 || (pid < 0 && errno == EINTR)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(kChildPollMs));
+            continue;
         }
+        if (pid < 0) throw std::runtime_error(fmt::format("waitpid: {}", std::strerror(errno)));
         const auto it = running.find(pid);
         if (it == running.end()) continue;
         Running run = it->second;
         running.erase(it);
         Record r = run.q->record;
         r.wall_s = seconds_since(run.t0);
+        // A child stopped by a signal (ours, the terminal's, an OOM killer's, a batch system's) or
+        // that exited as stopped (130, 143) did not finish: not recorded, evaluated on --resume.
+        // A crash (SIGSEGV, SIGABRT, ...) is the point's result: recorded as failed.
         const bool interrupted = WIFEXITED(status) && (WEXITSTATUS(status) == 130 || WEXITSTATUS(status) == 143);
-        const bool by_signal = WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM);
-        if ((interrupted || by_signal) && stopped()) {
+        const bool stopped_by_signal = WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM ||
+                                                               WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGHUP);
+        if (interrupted || stopped_by_signal) {
             std::filesystem::remove_all(run.dir);
-            continue;  // not finished: evaluated again on --resume
+            ++summary_.unfinished;
+            continue;
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             try {

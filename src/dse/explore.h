@@ -33,6 +33,7 @@ struct ExploreSummary {
     int64_t evaluated[2] = {0, 0};   // new evaluations this session, by fidelity
     int64_t reused = 0;              // found in results.jsonl (resume, or a repeated point)
     int64_t failed = 0;              // refused, deadlocked or failed (recorded with a reason)
+    int64_t unfinished = 0;          // children stopped by a signal: not recorded, left for --resume
     int64_t points = 0;              // points of the search (this shard)
     bool interrupted = false;
     std::vector<Record> front;       // the final front (cycle-confirmed where confirmed)

@@ -83,10 +83,12 @@ struct SweepProblem {
             fresh.push_back(p);
         }
         if (!fresh.empty()) {
-            const std::vector<Record> got = (*c.evaluate)(fresh);
-            for (std::size_t k = 0; k < fresh.size() && k < got.size(); ++k) {
-                c.fitness[index_of(s, fresh[k])] = fitness_of(c, got[k]);
-                c.records.push_back(got[k]);
+            // Records come back for the points evaluated (a stop can leave some out): matched
+            // to their points by grid index, not by position.
+            for (const Record& r : (*c.evaluate)(fresh)) {
+                if (!queued.count(r.point_index) || c.fitness.count(r.point_index)) continue;
+                c.fitness[r.point_index] = fitness_of(c, r);
+                c.records.push_back(r);
             }
         }
         pagmo::vector_double out;
@@ -131,6 +133,11 @@ std::vector<Record> nsga2_search(const SweepSpec& s, const BatchEvaluate& evalua
 
 double hypervolume_of(const std::vector<std::vector<double>>& points, const std::vector<double>& reference) {
     if (points.empty()) return 0;
+    if (reference.size() == 1) {  // one objective: the distance from the best point to the reference
+        double best = reference[0];
+        for (const auto& p : points) best = std::min(best, p.at(0));
+        return reference[0] - best;
+    }
     const pagmo::hypervolume hv(points, true);
     return hv.compute(reference);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,9 +24,13 @@ namespace lmsim::dse {
 std::string lmsim_version() { return LMSIM_VERSION; }
 
 nlohmann::json Record::to_json() const {
+    // A non-finite metric (JSON has no NaN or infinity) is left out rather than written as null.
+    nlohmann::json finite = nlohmann::json::object();
+    for (const auto& [name, value] : metrics)
+        if (std::isfinite(value)) finite[name] = value;
     nlohmann::json j = {{"sweep", sweep_hash}, {"config_hash", config_hash}, {"fidelity", fidelity_name(fidelity)},
                         {"point", point_index}, {"params", params}, {"ok", ok}, {"feasible", feasible},
-                        {"metrics", metrics}, {"wall_s", wall_s}, {"lmsim_version", version}};
+                        {"metrics", finite}, {"wall_s", std::isfinite(wall_s) ? wall_s : 0.0}, {"lmsim_version", version}};
     if (!reason.empty()) j["reason"] = reason;
     if (!violations.empty()) j["violations"] = violations;
     if (!bound.empty()) j["bound"] = bound;
@@ -63,8 +68,9 @@ ResultStore::ResultStore(const std::string& dir) : path_(dir + "/results.jsonl")
         std::ifstream f(path_, std::ios::binary);
         if (f) text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     }
-    // Complete lines are records; a last line without its newline, or one that does not parse as
-    // the last line, is a write that was cut short.
+    // Complete lines are records; a last line without its newline is a write that was cut short
+    // (each record is one write of the line and its newline). A complete line that does not parse
+    // is damage, not a torn write: an error, wherever it is.
     std::size_t pos = 0, good_end = 0;
     int line_no = 0;
     while (pos < text.size()) {
@@ -80,7 +86,9 @@ ResultStore::ResultStore(const std::string& dir) : path_(dir + "/results.jsonl")
             records_.push_back(std::move(r));
             good_end = nl + 1;
         } catch (const std::exception& e) {
-            if (!last) throw InputError(fmt::format("{}:{}: damaged record before the last line ({}); the file was not written by lmsim dse alone", path_, line_no, e.what()));
+            if (complete)
+                throw InputError(fmt::format("{}:{}: damaged record{} ({}); the file was not written by lmsim dse alone",
+                                             path_, line_no, last ? "" : " before the last line", e.what()));
             ++torn_;
         }
         pos = complete ? nl + 1 : text.size();

@@ -98,7 +98,12 @@ private:
         }
         if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
             std::size_t used = 0;
-            e->number = std::stod(s_.substr(i_), &used);
+            try {
+                e->number = std::stod(s_.substr(i_), &used);
+            } catch (const std::exception&) {
+                fail("not a number");
+            }
+            if (!std::isfinite(e->number)) fail("not a finite number");
             i_ += used;
             return e;
         }
@@ -173,9 +178,12 @@ std::vector<nlohmann::json> parse_domain(const nlohmann::json& d, const std::str
     if (!d.is_object()) throw InputError(where + ": expected an object {\"values\": [...]}, {\"range\": [lo, hi], \"step\": s} or {\"log_range\": [lo, hi], \"factor\": f}");
     const int forms = d.contains("values") + d.contains("range") + d.contains("log_range");
     if (forms != 1) throw InputError(where + ": expected exactly one of \"values\", \"range\", \"log_range\"");
-    for (auto it = d.begin(); it != d.end(); ++it)
-        if (it.key() != "values" && it.key() != "range" && it.key() != "log_range" && it.key() != "step" && it.key() != "factor")
-            throw InputError(fmt::format("{}/{}: unknown key (expected values, range + step, log_range + factor)", where, it.key()));
+    for (auto it = d.begin(); it != d.end(); ++it) {
+        const bool known = it.key() == "values" || it.key() == "range" || it.key() == "log_range" ||
+                           (it.key() == "step" && d.contains("range")) || (it.key() == "factor" && d.contains("log_range"));
+        if (!known)
+            throw InputError(fmt::format("{}/{}: unexpected key (expected values, range + step, or log_range + factor)", where, it.key()));
+    }
     auto pair = [&](const char* key) {
         const nlohmann::json& r = d[key];
         if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number())
@@ -320,6 +328,7 @@ SweepSpec load_sweep(const std::string& path) {
     if (!doc.contains("parameters") || !doc["parameters"].is_object() || doc["parameters"].empty())
         throw InputError(path + ": /parameters: expected an object {\"config.path\": domain, ...} with at least one parameter");
     std::set<std::string> chosen;  // config paths the choices set
+    std::map<std::string, std::string> chooser;  // ... and the choice parameter that sets each
     for (auto it = doc["parameters"].begin(); it != doc["parameters"].end(); ++it) {
         const std::string where = fmt::format("{}: /parameters/{}", path, it.key());
         if (it->is_object() && it->contains("choices")) {
@@ -346,6 +355,10 @@ SweepSpec load_sweep(const std::string& path) {
                         parsed = value;
                     }
                     require_config_path(merged, cpath, parsed, cw);
+                    const auto owner = chooser.find(cpath);
+                    if (owner != chooser.end() && owner->second != it.key())
+                        throw InputError(fmt::format("{}: '{}' is also set by the choice parameter '{}'", cw, cpath, owner->second));
+                    chooser[cpath] = it.key();
                     chosen.insert(cpath);
                     sets.push_back(text);
                 }
@@ -497,6 +510,8 @@ SweepSpec load_sweep(const std::string& path) {
         s.search.population = static_cast<int>(search.get_int_or("population", 24, 8, 4096));
         if (s.search.method != SearchMethod::Grid && s.search.budget == 0)
             throw InputError(fmt::format("{}: /search/budget: {} needs a budget (distinct points to evaluate, > 0)", path, method));
+        if (s.search.method == SearchMethod::Nsga2 && s.objectives.size() < 2)
+            throw InputError(fmt::format("{}: /search/method: nsga2 is a multi-objective search; name two or more /objectives (or use random)", path));
         if (s.search.method == SearchMethod::Nsga2 && s.search.population % 4 != 0)
             throw InputError(fmt::format("{}: /search/population: {} is not a multiple of 4 (pagmo's NSGA-II)", path, s.search.population));
     }

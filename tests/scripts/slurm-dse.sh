@@ -39,6 +39,10 @@ def records(d):
         out[(r["config_hash"], r["fidelity"])] = r["metrics"]
     return out
 merged, single = records(sys.argv[1]), records(sys.argv[2])
+import os
+shards = [records(os.path.join(os.path.dirname(sys.argv[1]), "shards", str(k))) for k in range(1, 5)]
+assert sum(len(s) for s in shards) == 8, f"the shards hold {[len(s) for s in shards]} records, expected 8 in all"
+assert len(set().union(*[set(s) for s in shards])) == 8, "the shards overlap"
 assert len(single) == 8, f"single run: {len(single)} records, expected 8"
 assert merged == single, f"merged ({len(merged)} records) differs from the single-process run ({len(single)})"
 assert open(sys.argv[1] + "/pareto.csv").read() == open(sys.argv[2] + "/pareto.csv").read(), "pareto.csv differs"
