@@ -202,14 +202,13 @@ void add_dse_command(CLI::App& app) {
     merge->add_option("dirs", a->merge_dirs, "shard directories")->required();
     merge->add_option("--out", a->out, "merged results directory")->required();
     cmd->require_subcommand(0, 1);
-    cmd->callback([a, cmd, merge] {
+    cmd->callback([a, merge] {
         if (merge->parsed()) {
             run_merge(*a);
             return;
         }
         if (a->sweep.empty()) throw InputError("dse: name a sweep file (configs/sweeps/*.json)");
         if (a->out.empty()) throw InputError("dse: --out DIR is required (the results directory)");
-        (void)cmd;
         run_dse(*a);
     });
 }

@@ -213,7 +213,7 @@ AnalyticEstimate analytic_estimate(const HardwareConfig& hw, const ModelCard& mo
     est.terms["schedule.middle_layer"] = schedule.middle_layer_cycles;
     est.terms["schedule.first_layer"] = schedule.layer_end_cycles.front();
     est.terms["schedule.relaxation_rounds"] = schedule.relaxation_rounds;
-    const hw::Cycle bound_cycles = layer_cycles;
+    est.terms["schedule.converged"] = schedule.converged ? 1 : 0;
     if (schedule.middle_layer_cycles > double(layer_cycles)) {
         layer_cycles = static_cast<hw::Cycle>(std::llround(schedule.middle_layer_cycles));
         bound = "serial phases";
@@ -224,7 +224,7 @@ AnalyticEstimate analytic_estimate(const HardwareConfig& hw, const ModelCard& mo
         scheduled >= layers ? static_cast<hw::Cycle>(std::llround(schedule.layer_end_cycles.back()))
                             : static_cast<hw::Cycle>(std::llround(schedule.layer_end_cycles.back())) +
                                   static_cast<hw::Cycle>(layers - scheduled) * layer_cycles;
-    (void)bound_cycles;
+
     est.terms["token"] = static_cast<double>(token_cycles);
     const std::string group = unit_group(bound);
     est.bound = fmt::format("{} ({} cycles per layer)", group == bound ? bound : fmt::format("{} ({})", group, bound), layer_cycles);

@@ -20,20 +20,6 @@ double metric(const Record& r, const std::string& name) {
     return it == r.metrics.end() ? NAN : it->second;
 }
 
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-}
-
-std::string html_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
-    return o;
-}
-
-std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // The records of the final front's fidelity: cycle-level where any point was confirmed.
 std::vector<Record> at_fidelity(const std::vector<Record>& records, Fidelity f) {
@@ -89,7 +75,7 @@ SweepOutputs sweep_outputs(const SweepSpec& s, const std::vector<Record>& record
     csv += ",bound\n";
     for (const Record& r : front) {
         csv += fmt::format("{},{},{}", r.point_index, fidelity_name(r.fidelity), r.config_hash);
-        for (const std::string& p : params) csv += "," + csv_field(r.params.contains(p) ? value_text(r.params[p]) : "");
+        for (const std::string& p : params) csv += "," + csv_field(r.params.contains(p) ? config_value_text(r.params[p]) : "");
         csv += fmt::format(",{:.6g},{:.6g}", metric(r, "decode.tokens_per_s"), metric(r, "energy.tokens_per_j"));
         for (const char* k : kShownResources) csv += fmt::format(",{:.0f}", metric(r, fmt::format("resources.{}.used", k)));
         for (const ObjectiveSpec& o : s.objectives) csv += fmt::format(",{:.6g}", metric(r, o.metric));

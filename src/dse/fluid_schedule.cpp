@@ -236,12 +236,10 @@ FluidSchedule fluid_schedule(const hw::DataflowGraph& g, const std::map<std::str
             iv.push_back(std::move(x));
         }
     }
-    for (std::size_t i = 0; i < iv.size(); ++i) {
-        const bool last = i + 1 == iv.size() || std::none_of(iv.begin() + static_cast<long>(i) + 1, iv.end(), [&](const Interval& y) {
-                              return y.block == iv[i].block && y.layer == iv[i].layer;
-                          });
-        iv[i].last_of_invocation = last;
-    }
+    // An interval is its invocation's last unless the block's next one is in the same layer.
+    for (Interval& x : iv) x.last_of_invocation = true;
+    for (const Interval& x : iv)
+        if (x.previous >= 0 && !x.first_of_invocation) iv[static_cast<std::size_t>(x.previous)].last_of_invocation = false;
 
     // Relaxation.
     FluidSchedule out;
@@ -314,8 +312,6 @@ FluidSchedule fluid_schedule(const hw::DataflowGraph& g, const std::map<std::str
     out.middle_layer_cycles = modelled >= 2 ? out.layer_end_cycles[static_cast<std::size_t>(modelled - 1)] -
                                                   out.layer_end_cycles[static_cast<std::size_t>(modelled - 2)]
                                             : out.layer_end_cycles[0];
-    for (const Interval& x : iv)
-        if (x.layer == modelled - 1) out.busy_cycles_per_layer[g.blocks[static_cast<std::size_t>(x.block)].name] += static_cast<double>(x.n) * x.ii;
     return out;
 }
 

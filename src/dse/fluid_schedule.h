@@ -29,7 +29,6 @@ namespace lmsim::dse {
 
 struct FluidSchedule {
     std::vector<double> layer_end_cycles;   // the modelled layers (RESIDUAL's last write)
-    std::map<std::string, double> busy_cycles_per_layer;  // each block's own work in a middle layer
     double middle_layer_cycles = 0;         // the last modelled layer's length
     int relaxation_rounds = 0;
     bool converged = false;

@@ -144,8 +144,6 @@ const nlohmann::json* find_path(const nlohmann::json& doc, const std::string& do
     }
 }
 
-std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
 // A parameter path must name a value the config reader knows: setting it (to its first value) on
 // the base config must not be refused as an unknown key. Other refusals (the value does not fit
 // the rest of the design) are the point's, not the sweep's.
@@ -154,7 +152,7 @@ void require_config_path(const MergedConfig& base, const std::string& path, cons
     std::string problem;
     try {
         MergedConfig probe = base;
-        apply_config_override(probe, path + "=" + value_text(value));
+        apply_config_override(probe, path + "=" + config_value_text(value));
         (void)read_hardware_config(std::move(probe));
     } catch (const InputError& e) {
         const std::string what = e.what();
@@ -269,6 +267,8 @@ bool ConstraintSpec::satisfied_by(double v) const {
     }
     return false;
 }
+
+std::string config_value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string fidelity_name(Fidelity f) { return f == Fidelity::Analytic ? "analytic" : "cycle"; }
 
@@ -551,7 +551,7 @@ std::vector<std::string> point_sets(const SweepSpec& s, const Point& p, nlohmann
             shown[s.parameters[i].path] = v;
             continue;
         }
-        sets.push_back(s.parameters[i].path + "=" + value_text(v));
+        sets.push_back(s.parameters[i].path + "=" + config_value_text(v));
         shown[s.parameters[i].path] = v;
         if (v.is_number()) numbers[s.parameters[i].path] = v.get<double>();
     }

@@ -101,6 +101,9 @@ int64_t index_of(const SweepSpec& s, const Point& p);
 // `shards` keeps every shards-th point from shard-1: the slices are disjoint and cover the list.
 std::vector<Point> enumerate_points(const SweepSpec& s, int shard = 1, int shards = 1);
 
+// A value as `--set path=value` takes it: a string bare, anything else as JSON.
+std::string config_value_text(const nlohmann::json& v);
+
 // 64-bit FNV-1a, printed as 16 hex digits.
 std::string fnv1a_hex(const std::string& text);
 

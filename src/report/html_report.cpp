@@ -16,19 +16,6 @@ using nlohmann::json;
 const char* const kChartJsPaths[] = {"/usr/share/javascript/chart.js/chart.min.js", "/usr/share/javascript/chart.js/chart.js",
                                      "/usr/share/javascript/chart.js/chart.umd.js"};
 
-std::string html_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-            case '<': o += "&lt;"; break;
-            case '>': o += "&gt;"; break;
-            case '&': o += "&amp;"; break;
-            case '"': o += "&quot;"; break;
-            default: o += c;
-        }
-    }
-    return o;
-}
 
 double num(const json& j, const char* key, double fallback = 0) {
     return j.contains(key) && j[key].is_number() ? j[key].get<double>() : fallback;
@@ -101,11 +88,29 @@ Roofline roofline(const json& r) {
     return f;
 }
 
-std::string csv_field(const std::string& s) {
-    return s.find_first_of(",\"") == std::string::npos ? s : "\"" + s + "\"";
+}  // namespace
+
+std::string html_escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        switch (c) {
+            case '<': o += "&lt;"; break;
+            case '>': o += "&gt;"; break;
+            case '&': o += "&amp;"; break;
+            case '"': o += "&quot;"; break;
+            default: o += c;
+        }
+    }
+    return o;
 }
 
-}  // namespace
+// RFC 4180: a field with a comma, quote or newline is quoted, its quotes doubled.
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
 
 std::string find_chart_js() {
     for (const char* p : kChartJsPaths) {

@@ -16,6 +16,9 @@ std::map<std::string, std::string> report_tables_csv(const nlohmann::json& repor
 std::string report_markdown(const nlohmann::json& report);
 // `chart_js`: the charting library's source, inlined; empty: a page of tables, with a note.
 std::string report_html(const nlohmann::json& report, const std::string& chart_js);
+// Text for an HTML page (< > & " escaped), and a CSV field (quoted where it must be).
+std::string html_escape(const std::string& s);
+std::string csv_field(const std::string& s);
 // Chart.js from Debian's libjs-chart.js, or empty if it is not installed.
 std::string find_chart_js();
 
