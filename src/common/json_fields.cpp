@@ -157,4 +157,31 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     return row[b.size()];
 }
 
+void require_utf8(const std::string& text, const std::string& what) {
+    const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    for (std::size_t i = 0; i < n;) {
+        const unsigned char c = b[i];
+        // The length of the sequence and the range of its second byte (RFC 3629: no overlong
+        // forms, no surrogates, nothing above U+10FFFF).
+        int len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c < 0x80) len = 1;
+        else if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c == 0xE0) len = 3, lo = 0xA0;
+        else if (c == 0xED) len = 3, hi = 0x9F;
+        else if (c >= 0xE1 && c <= 0xEF) len = 3;
+        else if (c == 0xF0) len = 4, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3) len = 4;
+        else if (c == 0xF4) len = 4, hi = 0x8F;
+        bool ok = len > 0 && i + static_cast<std::size_t>(len) <= n;
+        for (int k = 1; ok && k < len; ++k) {
+            const unsigned char x = b[i + static_cast<std::size_t>(k)];
+            ok = k == 1 ? x >= lo && x <= hi : x >= 0x80 && x <= 0xBF;
+        }
+        if (!ok) throw InputError(fmt::format("{}: not valid UTF-8 (byte {} is 0x{:02X})", what, i, c));
+        i += static_cast<std::size_t>(len);
+    }
+}
+
 }  // namespace lmsim

@@ -54,4 +54,8 @@ private:
 // Edit distance, used to suggest the nearest valid key.
 std::size_t edit_distance(const std::string& a, const std::string& b);
 
+// Every text lmsim puts in a JSON document must be UTF-8 (nlohmann::json refuses to write
+// anything else). Throws InputError naming `what` and the offset of the first bad byte.
+void require_utf8(const std::string& text, const std::string& what);
+
 }  // namespace lmsim

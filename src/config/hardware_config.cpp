@@ -99,6 +99,7 @@ nlohmann::json load_with_extends(const std::string& path, Provenance& prov, int 
 }
 
 void apply_override(nlohmann::json& doc, const std::string& text, Provenance& prov) {
+    require_utf8(text, "--set");
     auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0)
         throw InputError(fmt::format("--set '{}': expected path=value, e.g. design.mmu.input_lanes=16", text));
