@@ -51,5 +51,6 @@ void add_calibrate_command(CLI::App& app);
 void add_regress_command(CLI::App& app);
 void add_energy_command(CLI::App& app);
 void add_dse_command(CLI::App& app);
+void add_vcd_command(CLI::App& app);
 
 }  // namespace lmsim::cli

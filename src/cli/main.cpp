@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/json_fields.h"
 #include "hw/accelerator.h"
 #include "hw/stream_check.h"
 
@@ -26,7 +27,10 @@ int main(int argc, char** argv) {
     lmsim::cli::add_regress_command(app);
     lmsim::cli::add_energy_command(app);
     lmsim::cli::add_dse_command(app);
+    lmsim::cli::add_vcd_command(app);
     try {
+        // Arguments end up in reports (JSON): a byte that is not UTF-8 is refused here, by name.
+        for (int i = 1; i < argc; ++i) lmsim::require_utf8(argv[i], fmt::format("argument {} ('{}')", i, argv[i]));
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;

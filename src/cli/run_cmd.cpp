@@ -23,6 +23,8 @@
 #include "model/safetensors.h"
 #include "report/html_report.h"
 #include "report/run_report.h"
+#include "report/trace.h"
+#include "cli/child_run.h"
 
 namespace lmsim::cli {
 namespace {
@@ -45,7 +47,18 @@ struct RunArgs {
     std::string out = "lmsim-run";
     bool quiet = false;
     bool check_protocol = false;
+    bool trace = false, vcd = false;
+    std::string trace_window;
+    // Defaults: a full mamba2-2.7b token on the VCK190 gives a 123 MB trace (docs/reports.md).
+    int64_t trace_merge_cycles = 256, trace_level_cycles = 4096;
+    bool trace_merge_cycles_given = false, trace_level_cycles_given = false;
 };
+
+// --vcd: the trace converted by a child `lmsim vcd` (SystemC elaborates once per process).
+void convert_trace_to_vcd(const std::string& trace, const std::string& vcd) {
+    const std::string cmd = fmt::format("'{}' vcd '{}' --out '{}' > /dev/null", lmsim_executable_path(), trace, vcd);
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("lmsim vcd " + trace + " failed (its message is above)");
+}
 
 void run_simulation(const RunArgs& a) {
     if (a.tokens < 1) throw InputError(fmt::format("--tokens {}: expected at least 1", a.tokens));
@@ -82,8 +95,24 @@ void run_simulation(const RunArgs& a) {
     const int prompt_len = prompt.empty() ? a.prompt_len : static_cast<int>(prompt.size());
     // The output directory is checked before anything runs, and the results of an earlier run
     // in it are removed, so that a run that fails leaves no result that is not its own.
+    TraceWindow trace_window;
+    if (!a.trace_window.empty()) {
+        if (!a.trace && !a.vcd) throw InputError("--trace-window limits --trace and --vcd; add one of them");
+        trace_window = parse_trace_window(a.trace_window);
+        const int64_t invocations = int64_t{prompt_len + a.tokens} * card.n_layer;
+        if (trace_window.by_layers && trace_window.end >= invocations)
+            throw InputError(fmt::format("--trace-window {}: the run has {} layer invocations ({} token(s) x {} layers: 0-{})",
+                                         a.trace_window, invocations, prompt_len + a.tokens, card.n_layer, invocations - 1));
+    }
+    if (a.trace_merge_cycles < 0 || a.trace_level_cycles < 1)
+        throw InputError(fmt::format("--trace-merge-cycles {} / --trace-level-cycles {}: expected >= 0 and >= 1",
+                                     a.trace_merge_cycles, a.trace_level_cycles));
+    if (!a.trace && !a.vcd && (a.trace_merge_cycles_given || a.trace_level_cycles_given))
+        throw InputError("--trace-merge-cycles and --trace-level-cycles shape --trace and --vcd; add one of them");
+    if (a.out.find('\'') != std::string::npos && a.vcd)
+        throw InputError(fmt::format("--out {}: --vcd needs an output path without a single quote", a.out));
     const std::vector<std::string> outputs = {"report.json", "units.csv", "timeline.json", "report.md", "report.html",
-                                              "per_layer.csv", "fifos.csv", "energy.csv"};
+                                              "per_layer.csv", "fifos.csv", "energy.csv", "trace.json", "run.vcd"};
     prepare_output_directory(a.out, outputs);
     // Functional mode: the quantization that goes with the design, checked before anything runs.
     QuantSpec spec;
@@ -97,6 +126,9 @@ void run_simulation(const RunArgs& a) {
     hw::SimulationOptions options;
     options.tokens = prompt_len + a.tokens;
     options.check_memory_protocol = a.check_protocol;
+    options.trace = a.trace || a.vcd;
+    options.trace_merge_gap_cycles = a.trace_merge_cycles;
+    options.trace_level_bin_cycles = a.trace_level_cycles;
     if (a.check_protocol && hw.platform.memory.fidelity == "stream")
         throw InputError("--check-protocol: the stream memory model issues no DRAM commands; add --set "
                          "platform.memory.fidelity=command (or tlm)");
@@ -207,6 +239,12 @@ void run_simulation(const RunArgs& a) {
     write_file_atomically(a.out + "/report.json", report.dump(1) + "\n");
     write_file_atomically(a.out + "/units.csv", units_csv(sim));
     write_file_atomically(a.out + "/timeline.json", timeline_json(sim, hw.design.clock_mhz));
+    if (options.trace) {
+        write_file_atomically(a.out + "/trace.json",
+                              trace_json(sim, hw.design.clock_mhz, trace_window_cycles(trace_window, sim, card.n_layer)));
+        if (a.vcd) convert_trace_to_vcd(a.out + "/trace.json", a.out + "/run.vcd");
+        if (!a.trace) std::filesystem::remove(a.out + "/trace.json");
+    }
     for (const auto& [name, csv] : report_tables_csv(report)) write_file_atomically(a.out + "/" + name, csv);
     write_file_atomically(a.out + "/report.md", report_markdown(report));
     write_file_atomically(a.out + "/report.html", report_html(report, find_chart_js()));
@@ -245,8 +283,8 @@ void run_simulation(const RunArgs& a) {
                    "generated tokens {}\n",
                    functional["stream_tokens_checked"].get<long>(), functional["streams_checked"].get<long>(),
                    functional["layers_checked"].get<long>(), functional["generated_tokens"].dump());
-    fmt::print("wrote {0}/report.json, report.html, report.md, units.csv, per_layer.csv, fifos.csv, energy.csv, timeline.json\n",
-               a.out);
+    fmt::print("wrote {0}/report.json, report.html, report.md, units.csv, per_layer.csv, fifos.csv, energy.csv, timeline.json{1}{2}\n",
+               a.out, a.trace ? ", trace.json" : "", a.vcd ? ", run.vcd" : "");
 }
 
 }  // namespace
@@ -275,6 +313,20 @@ void add_run_command(CLI::App& app) {
     cmd->add_flag("--quiet", args->quiet, "omit the per-unit table");
     cmd->add_flag("--check-protocol", args->check_protocol,
                   "check every DRAM command against the JEDEC rules as the run goes (command or tlm memory)");
+    cmd->add_flag("--trace", args->trace,
+                  "also write trace.json (Perfetto / chrome://tracing): unit busy and stall spans naming the FIFO, "
+                  "FIFO levels, DRAM channel spans and refreshes");
+    cmd->add_flag("--vcd", args->vcd, "also write run.vcd (GTKWave; SystemC sc_trace): unit states and FIFO levels");
+    cmd->add_option("--trace-window", args->trace_window,
+                    "what --trace / --vcd keep: cycles:BEGIN-END or layers:FIRST-LAST (layers counted across tokens)");
+    cmd->add_option("--trace-merge-cycles", args->trace_merge_cycles,
+                    "--trace / --vcd: stalls of one kind fewer than this many cycles apart are one span (0: every stall)")
+        ->capture_default_str()
+        ->each([args](const std::string&) { args->trace_merge_cycles_given = true; });
+    cmd->add_option("--trace-level-cycles", args->trace_level_cycles,
+                    "--trace / --vcd: FIFO levels sampled per window of this many cycles (the window's highest level)")
+        ->capture_default_str()
+        ->each([args](const std::string&) { args->trace_level_cycles_given = true; });
     cmd->callback([args] { run_simulation(*args); });
 }
 

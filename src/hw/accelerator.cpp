@@ -154,14 +154,18 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
                          const DesignConfig& design, SimulationOptions options)
     : sc_module(name), graph_(std::move(graph)), options_(options), cycle_ns_(1000.0 / design.clock_mhz),
       weight_beat_bytes_(producer_params(design).beat_bytes) {
-    for (const FifoSpec& f : graph_.fifos)
+    for (const FifoSpec& f : graph_.fifos) {
         fifos_.emplace_back(f);
+        if (options_.trace) fifos_.back().record_levels(std::max<Cycle>(1, options_.trace_level_bin_cycles));
+    }
     data_written_ = std::vector<sc_event>(fifos_.size());
     space_freed_ = std::vector<sc_event>(fifos_.size());
     const std::vector<MemoryMasterView> masters = memory_master_views(design);
     for (const MemoryMasterView& m : masters) {
+        masters_.push_back(m.block);
         memories_.push_back(std::make_unique<MemoryPort>(platform_for(platform, m), m.design, m.producer.beat_bytes));
         memories_.back()->record_requests(options_.record_memory_requests);
+        if (options_.trace) memories_.back()->trace_channels(true, static_cast<double>(options_.trace_merge_gap_cycles) * cycle_ns_);
         if (options_.check_memory_protocol) memories_.back()->check_protocol();
     }
     triggers_ = {0};
@@ -174,6 +178,7 @@ Accelerator::Accelerator(sc_module_name name, DataflowGraph graph, const Platfor
         if (b.is_memory_master && !port) throw std::logic_error("no memory port for memory master " + b.name);
         runners_.push_back(std::make_unique<BlockRunner>(b, fifos_, graph_.layers, options_.tokens, kManagerRestartCycles,
                                                          &triggers_, port, producer));
+        runners_.back()->record_stalls(options_.trace, options_.trace_merge_gap_cycles);
         modules_.push_back(std::make_unique<HlsBlock>(b.name.c_str(), *this, *runners_.back()));
     }
 }
@@ -276,6 +281,7 @@ SimulationResult Accelerator::run() {
         f.tokens = fifos_[k].written();
         f.max_occupancy = fifos_[k].max_occupancy();
         f.occupancy_cycles = fifos_[k].occupancy_cycles();
+        f.level_samples = fifos_[k].level_samples();
         const BlockProgram& from = graph_.block(f.producer);
         const BlockProgram& to = graph_.block(f.consumer);
         if (from.is_memory_master || to.is_memory_master)
@@ -304,6 +310,18 @@ SimulationResult Accelerator::run() {
         t.ref_pj += e.ref_pj, t.background_pj += e.background_pj;
         t.per_channel_pj.insert(t.per_channel_pj.end(), e.per_channel_pj.begin(), e.per_channel_pj.end());
         t.unknown = e.unknown;
+        if (options_.trace) {
+            const std::size_t m = static_cast<std::size_t>(&port - memories_.data());
+            const double until_ns = static_cast<double>(r.total_cycles) * cycle_ns_;
+            for (int c = 0; c < port->dram_channels(); ++c) {
+                ChannelTrace t;
+                t.name = fmt::format("{} channel {}", masters_.at(m), c);
+                t.spans = port->channel_spans().at(static_cast<std::size_t>(c));
+                t.refresh_start_ns = port->refresh_starts_ns(c, until_ns);
+                t.refresh_ns = port->refresh_duration_ns();
+                r.channel_traces.push_back(std::move(t));
+            }
+        }
         std::vector<BurstRequest> req = port->take_requests();
         r.memory_requests.insert(r.memory_requests.end(), req.begin(), req.end());
     }

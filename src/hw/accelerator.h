@@ -58,6 +58,12 @@ struct SimulationOptions {
     Cycle host_gap_cycles = 0;    // host work between tokens (embedding, polling) [A: not modelled]
     int64_t batch_iterations = 1 << 16;  // iterations a block evaluates before it yields
     bool record_memory_requests = false;  // keep every burst in SimulationResult::memory_requests
+    // --trace: every block's stalls (BlockCounters::stalls), each FIFO's level sampled per
+    // trace_level_bin_cycles window (FifoReport::level_samples), every DRAM channel's busy spans
+    // and refreshes (SimulationResult::channel_traces). Recording changes no result.
+    bool trace = false;
+    Cycle trace_level_bin_cycles = 256;
+    Cycle trace_merge_gap_cycles = 0;  // StallSpan: stalls of one kind closer than this are one span
     bool check_memory_protocol = false;   // every DRAM command through the ProtocolChecker (command, tlm)
     // The kernel runs in slices of this many cycles; between slices `progress` is called (if
     // set) and `stop_signal` is read: non-zero stops the run with what is complete
@@ -86,6 +92,15 @@ struct FifoReport {
     // every other memory stream's token is 32 bytes (one beat of the released 256-bit master,
     // several per beat on wider masters); 0 for the streams between blocks.
     int64_t memory_token_bytes = 0;
+    std::vector<TimedFifo::LevelSample> level_samples;  // with SimulationOptions::trace
+};
+
+// --trace: one DRAM channel behind one memory master.
+struct ChannelTrace {
+    std::string name;  // "<master> channel <c>"
+    std::vector<MemoryPort::ChannelSpan> spans;
+    std::vector<double> refresh_start_ns;
+    double refresh_ns = 0;
 };
 
 struct SimulationResult {
@@ -98,6 +113,7 @@ struct SimulationResult {
     std::vector<FifoReport> fifos;
     MemoryPortStats memory;
     std::vector<BurstRequest> memory_requests;  // with SimulationOptions::record_memory_requests
+    std::vector<ChannelTrace> channel_traces;   // with SimulationOptions::trace
     long memory_commands_checked = -1;          // with check_memory_protocol: all legal (-1: not checked)
     std::string memory_fidelity, memory_preset;
     double memory_peak_gbps = 0;
@@ -132,6 +148,7 @@ private:
     std::vector<TimedFifo> fifos_;
     std::vector<sc_core::sc_event> data_written_, space_freed_;
     std::vector<std::unique_ptr<MemoryPort>> memories_;  // one per memory master, as memory_master_views()
+    std::vector<std::string> masters_;                    // their blocks' names
     std::vector<Cycle> triggers_;
     std::vector<std::unique_ptr<BlockRunner>> runners_;
     std::vector<std::unique_ptr<HlsBlock>> modules_;

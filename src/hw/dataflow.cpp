@@ -56,6 +56,25 @@ TimedFifo::TimedFifo(std::string name, int depth, int64_t capacity, int latency_
     occupancy_cycles_.assign(capacity_ + 1, 0);
 }
 
+void TimedFifo::push_level(Cycle at, int level) {
+    if (!level_samples_.empty() && level_samples_.back().at == at) level_samples_.back().level = level;
+    else if (level_samples_.empty() || level_samples_.back().level != level) level_samples_.push_back({at, level});
+}
+
+void TimedFifo::close_level_bin() {
+    // The window that ends: its highest level, then (if it ends lower) the level it stays at.
+    push_level(level_bin_ * level_bin_cycles_, level_bin_max_);
+    if (occupancy_ != level_bin_max_) push_level((level_bin_ + 1) * level_bin_cycles_, occupancy_);
+}
+
+void TimedFifo::sample_level(Cycle t) {
+    const Cycle bin = t / level_bin_cycles_;
+    if (bin == level_bin_) return;
+    if (level_bin_ >= 0) close_level_bin();
+    level_bin_ = bin;
+    level_bin_max_ = occupancy_;
+}
+
 void TimedFifo::advance_statistics(Cycle safe_until) {
     while (true) {
         const bool have_w = stat_w_ < written_;
@@ -74,6 +93,7 @@ void TimedFifo::advance_statistics(Cycle safe_until) {
             return;
         }
         if (t > safe_until) return;
+        if (level_bin_cycles_ > 0) sample_level(t);
         if (t > stat_time_) {
             occupancy_cycles_[std::clamp<int64_t>(occupancy_, 0, capacity_)] += t - stat_time_;
             stat_time_ = t;
@@ -82,6 +102,7 @@ void TimedFifo::advance_statistics(Cycle safe_until) {
             ++occupancy_;
             ++stat_w_;
             max_occupancy_ = std::max(max_occupancy_, occupancy_);
+            level_bin_max_ = std::max(level_bin_max_, occupancy_);
         } else {
             --occupancy_;
             ++stat_r_;
@@ -91,6 +112,10 @@ void TimedFifo::advance_statistics(Cycle safe_until) {
 
 void TimedFifo::finish_statistics(Cycle until) {
     advance_statistics(std::numeric_limits<Cycle>::max());
+    if (level_bin_cycles_ > 0 && level_bin_ >= 0) {
+        close_level_bin();
+        level_bin_ = -1;
+    }
     if (until > stat_time_) {
         occupancy_cycles_[std::clamp<int64_t>(occupancy_, 0, capacity_)] += until - stat_time_;
         stat_time_ = until;
@@ -260,6 +285,43 @@ void BlockRunner::record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_b
     ++iter_;
 }
 
+int BlockRunner::binding_input(Cycle bound) const {
+    for (const Port& port : in_ports_) {
+        if (!port.fires()) continue;
+        const TimedFifo& f = *port.fifo;
+        for (int c = 0; c < port.count; ++c)
+            if (f.write_cycle(f.read() + c) + f.latency() == bound) return static_cast<int>(port.fifo - fifos_.data());
+    }
+    return -1;
+}
+
+int BlockRunner::binding_output(uint32_t fired, Cycle bound, int offset) const {
+    for (std::size_t p = 0; p < out_ports_.size(); ++p) {
+        if (!(fired >> p & 1)) continue;
+        const TimedFifo& f = *out_ports_[p].fifo;
+        for (int c = 0; c < out_ports_[p].count; ++c) {
+            const int64_t kr = f.written() + c - f.capacity();
+            if (kr >= 0 && f.read_cycle(kr) + 1 - offset == bound) return static_cast<int>(out_ports_[p].fifo - fifos_.data());
+        }
+    }
+    return -1;
+}
+
+void BlockRunner::note_stall(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int in_fifo, int out_fifo) {
+    if (t <= lower) return;
+    const bool on_input = in_bound >= out_bound;  // as record_start attributes it
+    const int fifo = on_input ? in_fifo : out_fifo;
+    std::vector<StallSpan>& v = counters_.stalls;
+    if (!v.empty() && v.back().fifo == fifo && v.back().on_input == on_input && lower - v.back().end < stall_merge_gap_ &&
+        lower >= invocation_start_ && v.back().begin >= invocation_start_) {
+        v.back().end = t;
+        ++v.back().stalls;
+        v.back().stall_cycles += t - lower;
+        return;
+    }
+    v.push_back({lower, t, fifo, on_input, 1, t - lower});
+}
+
 void BlockRunner::advance_positions() {
     for (Port& p : in_ports_) p.step();
     for (Port& p : out_ports_) p.step();
@@ -345,6 +407,9 @@ BlockRunner::Status BlockRunner::stall_loop_slot(int* blocked) {
     // write's wait holds the pipeline afterwards; when both fall in the same cycle (depth % II
     // = 0) a blocked write stalls that cycle's reads too.
     const Cycle t = std::max({lower, in_bound, out_bound});
+    if (record_stalls_ && starts && t > next_lower_)
+        note_stall(t, next_lower_, in_bound, out_bound, binding_input(in_bound),
+                   due ? binding_output(due_mask, out_bound, stall_off_) : -1);
     if (starts) {
         pop_inputs(stall_off_ > 0 ? std::max(lower, in_bound) : t);
         stall_pending_.push_back(mine);
@@ -374,6 +439,8 @@ BlockRunner::Status BlockRunner::loop_iteration(int* blocked) {
     if (!input_bound(&in_bound, blocked)) return Status::BlockedOnInput;
     if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
+    if (record_stalls_ && t > next_lower_)
+        note_stall(t, next_lower_, in_bound, out_bound, binding_input(in_bound), binding_output(fired_outputs(), out_bound, 0));
     pop_inputs(t);
     commit_writes(t);
     advance_positions();
@@ -435,6 +502,7 @@ BlockRunner::Status BlockRunner::mem_read_beat(int* blocked) {
     Cycle out_bound = kNever;
     if (!output_bound(&out_bound, blocked)) return Status::BlockedOnOutput;
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
+    if (record_stalls_ && t > next_lower_) note_stall(t, next_lower_, in_bound, out_bound, -1, binding_output(fired_outputs(), out_bound, 0));
     commit_writes(t);
     advance_positions();
     last_arrival_ = arrival;
@@ -462,6 +530,7 @@ BlockRunner::Status BlockRunner::mem_write_beat(int* blocked) {
     if (producer_.sequential_loops && iter_ % producer_.loop_beats == 0 && iter_ > 0)
         out_bound = std::max(out_bound, memory_busy_until_ + producer_.loop_restart_cycles);  // responses of the last loop
     const Cycle t = std::max({next_lower_, in_bound, out_bound});
+    if (record_stalls_ && t > next_lower_) note_stall(t, next_lower_, in_bound, out_bound, p.reads[0].fifo, -1);
     for (int c = 0; c < count; ++c) src.pop(t);
     if (iter_ == b.first_beat + b.beats - 1) {
         // The burst goes out once its last beat is in the write buffer [A].

@@ -144,6 +144,14 @@ public:
 
     // Occupancy statistics: cycles spent at each occupancy, up to `until`.
     void finish_statistics(Cycle until);
+    // --trace: the occupancy as a counter, one sample per `bin_cycles` window in which it moved
+    // (the window's highest level), plus the level it settles at where it then stays.
+    struct LevelSample {
+        Cycle at;
+        int level;
+    };
+    void record_levels(Cycle bin_cycles) { level_bin_cycles_ = bin_cycles; }
+    const std::vector<LevelSample>& level_samples() const { return level_samples_; }
     const std::vector<int64_t>& occupancy_cycles() const { return occupancy_cycles_; }
     int max_occupancy() const { return max_occupancy_; }
 
@@ -161,6 +169,13 @@ private:
     Cycle stat_time_ = 0;
     int occupancy_ = 0, max_occupancy_ = 0;
     std::vector<int64_t> occupancy_cycles_;
+    void sample_level(Cycle t);  // before the event at t changes the occupancy
+    void close_level_bin();
+    void push_level(Cycle at, int level);
+    Cycle level_bin_cycles_ = 0;  // 0: not recorded
+    Cycle level_bin_ = -1;        // the window being sampled
+    int level_bin_max_ = 0;
+    std::vector<LevelSample> level_samples_;
 };
 
 // One memory port as the producer sees it: the cycle (accelerator clock) at which an AXI burst
@@ -177,6 +192,19 @@ public:
     virtual BurstCompletion write_burst(uint64_t address, int beats, Cycle issue) = 0;
 };
 
+// --trace: one stall of a block, the cycles [begin, end) an iteration (or beat) waited beyond its
+// initiation interval, on an input (data not there) or an output (no room); `fifo` is the FIFO
+// whose token or slot bound it, -1 for the memory port (a read beat not yet arrived, a write
+// response outstanding). Stalls of one kind less than the merge gap apart are one span (a train
+// of `stalls` stalls, `stall_cycles` of its cycles stalled, the rest busy); with a merge gap of
+// 0 every span is one stall and stall_cycles = end - begin.
+struct StallSpan {
+    Cycle begin, end;
+    int fifo;
+    bool on_input;
+    int64_t stalls = 1, stall_cycles = 0;
+};
+
 struct BlockCounters {
     int64_t busy_cycles = 0, stall_in_cycles = 0, stall_out_cycles = 0;
     int64_t iterations = 0, invocations = 0;
@@ -184,6 +212,7 @@ struct BlockCounters {
     std::vector<Cycle> invocation_start, invocation_end;  // per invocation (token x layers + layer)
     // memory master only
     int64_t bytes_read = 0, bytes_written = 0, bursts = 0;
+    std::vector<StallSpan> stalls;  // with BlockRunner::record_stalls
 };
 
 struct ProducerParams {
@@ -225,6 +254,12 @@ public:
     Status advance(int64_t max_iterations, int* blocked_fifo);
     const BlockCounters& counters() const { return counters_; }
     const BlockProgram& program() const { return program_; }
+    // --trace: keep every stall (BlockCounters::stalls) with the FIFO that bound it; stalls of
+    // one kind fewer than merge_gap_cycles apart are merged into one span.
+    void record_stalls(bool on, Cycle merge_gap_cycles = 0) {
+        record_stalls_ = on;
+        stall_merge_gap_ = merge_gap_cycles;
+    }
     Cycle local_cycle() const { return prev_start_; }
     int layer() const { return layer_ % layers_; }
     int token() const { return layer_ / layers_; }
@@ -252,6 +287,13 @@ private:
 #undef LMSIM_HOT
     void advance_positions();
     void record_start(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int ii);
+    // --trace: before a stalled iteration's reads and writes, the FIFO whose token (input) or
+    // slot (output) gave `bound`, and the stall itself once record_start has counted it.
+    int binding_input(Cycle bound) const;
+    int binding_output(uint32_t fired, Cycle bound, int offset) const;
+    void note_stall(Cycle t, Cycle lower, Cycle in_bound, Cycle out_bound, int in_fifo, int out_fifo);
+    bool record_stalls_ = false;
+    Cycle stall_merge_gap_ = 0;
     void issue_read_burst(std::size_t b);
     bool read_burst_ready(std::size_t b) const;
 

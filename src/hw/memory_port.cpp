@@ -204,10 +204,14 @@ std::pair<double, double> MemoryPort::command_level(uint64_t address, int64_t by
     for (int c = 0; c < n; ++c) {
         if (per[c].empty()) continue;
         const std::vector<long> t = channels_[c].serve(per[c], mem::kLookaheadWindow);
+        long channel_first = t.front(), channel_last = t.front();
         for (long x : t) {
             done = std::max(done, x);
             first = first < 0 ? x : std::min(first, x);
+            channel_first = std::min(channel_first, x);
+            channel_last = std::max(channel_last, x);
         }
+        if (tracing_) trace_span(c, channel_first * spec.t.tck_ns, channel_last * spec.t.tck_ns, write);
     }
     return {first * spec.t.tck_ns, done * spec.t.tck_ns};
 }
@@ -306,6 +310,7 @@ std::pair<double, double> MemoryPort::stream_level(uint64_t address, int64_t byt
             channel_refresh_epoch_[c] = static_cast<long>(std::floor(end / refresh_interval_ns_));
         }
         channel_free_ns_[c] = end;
+        if (tracing_) trace_span(c, start, end, write);
         first = std::min(first, data);
         last = std::max(last, end);
     };
@@ -376,6 +381,40 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
     BurstCompletion c{cycles(first_ns), cycles(last_ns)};
     if (write) c.first = c.last;
     return c;
+}
+
+void MemoryPort::trace_channels(bool on, double merge_gap_ns) {
+    tracing_ = on;
+    // Half a nanosecond is below any DRAM clock period: without a gap only touching spans merge.
+    constexpr double kTouchingNs = 0.5;
+    trace_merge_ns_ = std::max(kTouchingNs, merge_gap_ns);
+    channel_spans_.assign(channels_.size(), {});
+    for (int c = 0; c < dram_channels(); ++c) controller(c).record_refreshes(on);
+}
+
+void MemoryPort::trace_span(int channel, double begin_ns, double end_ns, bool write) {
+    std::vector<ChannelSpan>& v = channel_spans_[static_cast<std::size_t>(channel)];
+    // Back to back in one direction (a streaming producer): one span.
+    if (!v.empty() && v.back().write == write && begin_ns <= v.back().end_ns + trace_merge_ns_ && begin_ns >= v.back().begin_ns) {
+        v.back().end_ns = std::max(v.back().end_ns, end_ns);
+        return;
+    }
+    v.push_back({begin_ns, end_ns, write});
+}
+
+std::vector<double> MemoryPort::refresh_starts_ns(int channel, double until_ns) const {
+    std::vector<double> out;
+    if (stream_) {
+        // The closed form refreshes every channel at k * tREFI, k >= 1 (stream_level).
+        for (double t = refresh_interval_ns_; t < until_ns; t += refresh_interval_ns_) out.push_back(t);
+        return out;
+    }
+    const mem::DramController& c = controller(channel);
+    for (long cycle : c.refresh_cycles()) {
+        const double t = cycle * c.spec().t.tck_ns;
+        if (t < until_ns) out.push_back(t);
+    }
+    return out;
 }
 
 std::vector<BurstCompletion> replay_requests(MemoryPort& port, const std::vector<BurstRequest>& requests) {

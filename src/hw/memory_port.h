@@ -59,6 +59,19 @@ public:
     // many commands were checked.
     void check_protocol();
     long finish_checking();
+    // --trace: each DRAM channel's busy spans (ns; adjacent spans of one direction merged) and
+    // refreshes. Command and tlm fidelity: from the first to the last access's data end of each
+    // burst's share on the channel, and every REF the controller issued; stream fidelity: the
+    // closed form's data-bus spans and its refresh every tREFI (stream_level).
+    struct ChannelSpan {
+        double begin_ns, end_ns;
+        bool write;
+    };
+    // Spans of one direction closer than merge_gap_ns (at least touching) are one span.
+    void trace_channels(bool on, double merge_gap_ns = 0);
+    const std::vector<std::vector<ChannelSpan>>& channel_spans() const { return channel_spans_; }
+    std::vector<double> refresh_starts_ns(int channel, double until_ns) const;
+    double refresh_duration_ns() const { return refresh_ns_; }
     // Every burst asked for, in call order, when recording is on.
     void record_requests(bool on) { recording_ = on; }
     const std::vector<BurstRequest>& requests() const { return requests_; }
@@ -108,6 +121,10 @@ private:
     std::unique_ptr<TlmPath> tlm_;
     bool recording_ = false;
     std::vector<BurstRequest> requests_;
+    bool tracing_ = false;
+    double trace_merge_ns_ = 0.5;
+    std::vector<std::vector<ChannelSpan>> channel_spans_;
+    void trace_span(int channel, double begin_ns, double end_ns, bool write);
 };
 
 // Replays recorded bursts open loop (each at its recorded issue cycle) on `port`; returns each

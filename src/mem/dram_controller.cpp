@@ -110,6 +110,7 @@ long DramController::not_before(Command c, int bank) const {
 }
 
 void DramController::issue(Command c, const BankAddress& a, long cycle) {
+    if (record_refreshes_ && c == Command::REF) refresh_cycles_.push_back(cycle);
     const int bpg = spec_.org.banks_per_group, me = a.bank_group * bpg + a.bank;
     // Raise the "not before" time of every command this one constrains, bank range by scope.
     const int banks = spec_.org.banks(), g0 = a.bank_group * bpg;

@@ -118,6 +118,9 @@ public:
     void check_protocol();
     void finish_checking();
     long checked_commands() const;
+    // --trace: the cycle of every refresh (REF) issued from now on.
+    void record_refreshes(bool on) { record_refreshes_ = on; }
+    const std::vector<long>& refresh_cycles() const { return refresh_cycles_; }
     // Row commands placed in earlier free command-bus slots (see above).
     long backfilled_commands() const { return backfilled_; }
     static constexpr long kBackfillWindowCycles = 64;  // [A] how far back a queued request's row command may go
@@ -154,6 +157,8 @@ private:
     long next_refresh_ = 0;
     ChannelStats stats_;
     bool recording_ = false;
+    bool record_refreshes_ = false;
+    std::vector<long> refresh_cycles_;
     mutable std::vector<IssuedCommand> log_;
     mutable bool log_sorted_ = true;
     // Recent commands, in time order, for backfilling: every command that can constrain a slot
