@@ -21,6 +21,6 @@ for t in "${targets[@]}"; do
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
       -artifact_prefix="fuzz/findings/$t/" "build-fuzz/corpus/$t" "fuzz/corpus/$t" > "build-fuzz/fuzz-$t.log" 2>&1 \
     && echo "   no finding" || { echo "   FINDING (fuzz/findings/$t/):"; status=1; }
-  grep -E "^stat::|SUMMARY|Test unit written" "build-fuzz/fuzz-$t.log" | sed 's/^/   /'
+  grep -E "^stat::|SUMMARY|Test unit written|exiting" "build-fuzz/fuzz-$t.log" | sed 's/^/   /' || true
 done
 exit ${status:-0}

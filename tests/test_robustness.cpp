@@ -179,6 +179,63 @@ TEST_CASE("signals: SIGINT and SIGTERM stop a run within a second; what is compl
     }
 }
 
+TEST_CASE("signals: golden and bench stop within a second and keep what is complete or say nothing is", "[cli][signals]") {
+    // golden while decoding (mamba2-tiny: about 1 ms per token, 20000 tokens): the finished
+    // tokens are written, marked partial.
+    for (const auto& [sig, code] : {std::pair<const char*, int>{"INT", 130}, std::pair<const char*, int>{"TERM", 143}}) {
+        INFO(sig);
+        const std::string dir = fresh_dir(std::string("lmsim-golden-signal-") + sig);
+        std::filesystem::create_directories(dir);
+        const std::string out = dir + "/vectors.json";
+        const auto [rc, seconds] = interrupt("golden --model mamba2-tiny --prompt 1,2 --tokens 20000 --out " + out, sig, 1.5);
+        CHECK(rc == code);
+        CHECK(seconds < 1.0);
+        std::ifstream f(out);
+        REQUIRE(f.good());
+        const nlohmann::json j = nlohmann::json::parse(f);
+        CHECK(j["partial"] == true);
+        CHECK(j["partial_reason"].get<std::string>().find(std::string("SIG") + sig) != std::string::npos);
+        const std::size_t n = j["decode_tokens"].size();
+        CHECK(n > 0);
+        CHECK(n < 20000);
+        CHECK(j["decode_logits"].size() == n);  // no token without its logits
+    }
+    // golden while quantizing mamba2-2.7b (minutes): nothing is complete, nothing is written.
+    {
+        const std::string dir = fresh_dir("lmsim-golden-signal-setup");
+        std::filesystem::create_directories(dir);
+        const std::string out = dir + "/vectors.json";
+        const auto [rc, seconds] = interrupt("golden --model mamba2-2.7b --prompt 1 --tokens 1 --out " + out, "INT", 1.0);
+        CHECK(rc == 130);
+        CHECK(seconds < 1.0);
+        CHECK(!std::filesystem::exists(out));
+    }
+    // bench run (a 2.7B token takes about 5 s) and bench golden: the figures of what is done.
+    {
+        const std::string cmd = "sh -c '" + std::string(LMSIM_BINARY) +
+                                " bench run --tokens 3 > /tmp/lmsim-bench-signal.txt 2>&1 & pid=$!; sleep 2; kill -INT $pid; "
+                                "wait $pid; echo $?'";
+        const Result r = lmsim_test::run_shell(cmd);
+        CHECK(std::atoi(r.output.c_str()) == 130);
+        std::ifstream f("/tmp/lmsim-bench-signal.txt");
+        const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        INFO(text);
+        CHECK(text.find("partial: stopped by SIGINT") != std::string::npos);
+    }
+    {
+        const std::string cmd = "sh -c '" + std::string(LMSIM_BINARY) +
+                                " bench golden --model mamba2-tiny --tokens 20000 > /tmp/lmsim-bench-signal.txt 2>&1 & pid=$!; "
+                                "sleep 1.5; kill -TERM $pid; wait $pid; echo $?'";
+        const Result r = lmsim_test::run_shell(cmd);
+        CHECK(std::atoi(r.output.c_str()) == 143);
+        std::ifstream f("/tmp/lmsim-bench-signal.txt");
+        const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        INFO(text);
+        CHECK(text.find("partial: stopped by SIGTERM") != std::string::npos);
+        CHECK(text.find("decode per token") != std::string::npos);
+    }
+}
+
 TEST_CASE("progress: a line on a terminal, nothing when the output is not one or with --quiet", "[cli][progress]") {
     const std::string out = fresh_dir("lmsim-progress");
     // script(1) gives the run a pseudo-terminal.

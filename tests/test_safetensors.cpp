@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -157,4 +158,42 @@ TEST_CASE("model cards: the five Mamba2 sizes have the documented dimensions", "
         CHECK(c.vocab_size == 50288);
     }
     CHECK_THROWS_WITH(find_model_card("mamba2-99b"), Catch::Contains("unknown model 'mamba2-99b'"));
+}
+
+TEST_CASE("a refused safetensors file releases its descriptor and mapping; a shape larger than the file is refused", "[safetensors]") {
+    namespace fs = std::filesystem;
+    const auto open_fds = [] {
+        std::size_t n = 0;
+        for (auto it = fs::directory_iterator("/proc/self/fd"); it != fs::directory_iterator(); ++it) ++n;
+        return n;
+    };
+    const std::string path = (fs::temp_directory_path() / "lmsim-bad-header.safetensors").string();
+    {
+        // A header length that runs past the end of the file (found by fuzzing: each refusal
+        // leaked a descriptor until the process could open no more files).
+        std::ofstream f(path, std::ios::binary);
+        const uint64_t n = 1000;
+        f.write(reinterpret_cast<const char*>(&n), 8);
+        f << "{}";
+    }
+    const std::size_t before = open_fds();
+    for (int i = 0; i < 200; ++i) CHECK_THROWS_AS(SafetensorsFile{path}, InputError);
+    const std::size_t after = open_fds();
+    CHECK(after == before);
+    CHECK(before > 0);
+
+    // A shape whose element count overflows 64 bits.
+    const std::string header = R"({"t":{"dtype":"U8","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})";
+    {
+        std::ofstream f(path, std::ios::binary);
+        const uint64_t n = header.size();
+        f.write(reinterpret_cast<const char*>(&n), 8);
+        f << header;
+    }
+    try {
+        SafetensorsFile file(path);
+        FAIL("accepted");
+    } catch (const InputError& e) {
+        CHECK(std::string(e.what()).find("more elements than the file has bytes") != std::string::npos);
+    }
 }

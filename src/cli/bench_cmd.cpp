@@ -8,6 +8,7 @@
 
 #include "cli/child_run.h"
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "common/error.h"
 #include "config/hardware_config.h"
 #include "dse/explore.h"
@@ -35,7 +36,11 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Ctrl-C / SIGTERM (every bench): before the measured loop the command ends at once; during it
+// (golden: between tokens, run: between simulation slices) the figures of what is complete are
+// printed, marked partial, and the exit code is 128 + the signal.
 void run_bench_golden(const BenchGoldenArgs& a) {
+    install_exit_at_once_handlers();
     if (a.tokens < 1) throw InputError("--tokens must be >= 1");
     auto source = a.model.open();
     const ModelCard& card = source->card();
@@ -55,10 +60,18 @@ void run_bench_golden(const BenchGoldenArgs& a) {
     }
     double setup_s = seconds_since(t0);
     std::vector<double> per_token;
-    for (int i = 0; i < a.tokens; ++i) {
-        auto t = std::chrono::steady_clock::now();
-        dec->step(i % card.vocab_size);
-        per_token.push_back(seconds_since(t));
+    install_stop_handlers();
+    dec->set_stop_flag(&g_stop_signal);
+    try {
+        for (int i = 0; i < a.tokens; ++i) {
+            auto t = std::chrono::steady_clock::now();
+            dec->step(i % card.vocab_size);
+            per_token.push_back(seconds_since(t));
+        }
+    } catch (const DecodeStopped&) {
+        fmt::print("bench golden: partial: stopped by {} after {} of {} tokens\n", signal_name(g_stop_signal),
+                   per_token.size(), a.tokens);
+        if (per_token.empty()) throw Interrupted{g_stop_signal};
     }
     // The first token pays for first touches of state and scratch memory; report it apart.
     double first = per_token.front(), steady = 0, best = first;
@@ -74,6 +87,7 @@ void run_bench_golden(const BenchGoldenArgs& a) {
                steady, a.tokens, best, first);
     if (qm) fmt::print("  packed GEMM weights: {:.1f} MB\n", qm->weight_bytes() / 1e6);
     fmt::print("  peak resident memory: {:.2f} GB\n", peak_rss_bytes() / 1e9);
+    if (g_stop_signal) throw Interrupted{g_stop_signal};
 }
 
 struct BenchRunArgs {
@@ -86,13 +100,16 @@ struct BenchRunArgs {
 // Speed of the cycle-level model (issue 5 targets: >= 10 M simulated cycles per wall second on one
 // core in timing mode, a mamba2-2.7b token on the VCK190 in <= 6 s, peak memory <= 2 GB).
 void run_bench_run(const BenchRunArgs& a) {
+    install_exit_at_once_handlers();
     const HardwareConfig hw = load_hardware_config(find_config(a.config), a.sets);
     const ModelCard card = find_model_card(a.model);
     hw::SimulationOptions options;
     options.tokens = a.tokens;
+    options.stop_signal = &g_stop_signal;  // read only once the stop handlers are installed
     const auto t0 = std::chrono::steady_clock::now();
     hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
     const auto t1 = std::chrono::steady_clock::now();
+    install_stop_handlers();
     const hw::SimulationResult sim = top.run();
     const auto t2 = std::chrono::steady_clock::now();
     const double build_s = std::chrono::duration<double>(t1 - t0).count();
@@ -106,6 +123,11 @@ void run_bench_run(const BenchRunArgs& a) {
                sim.total_cycles / 1e6 / sim_s);
     fmt::print("  per token:               {:.2f} s wall\n", (build_s + sim_s) / a.tokens);
     fmt::print("  peak resident memory:    {:.3f} GB\n", peak_rss_bytes() / 1e9);
+    if (sim.partial) {
+        fmt::print("bench run: partial: stopped by {} after {:.1f} M simulated cycles ({} of {} tokens finished)\n",
+                   signal_name(sim.stop_signal), sim.total_cycles / 1e6, sim.token_end_cycles.size(), a.tokens);
+        throw Interrupted{sim.stop_signal};
+    }
 }
 
 struct BenchMemoryArgs {
@@ -121,6 +143,7 @@ struct BenchMemoryArgs {
 // timing run of `layers` layers is recorded, then replayed open loop (each burst at its recorded
 // issue cycle) on a fresh memory port of each fidelity.
 void run_bench_memory(const BenchMemoryArgs& a) {
+    install_exit_at_once_handlers();  // nothing is complete before the end
     if (a.layers < 1) throw InputError("--layers must be >= 1");
     const std::string config = find_config(a.config);
     const HardwareConfig hw = load_hardware_config(config, a.sets);
@@ -205,6 +228,7 @@ struct BenchDseArgs {
 // The analytic screen's speed on a sweep's points (issue 13: >= 10,000 points per minute on 2
 // cores for mamba2-2.7b): every point screened into a temporary directory, nothing kept.
 void run_bench_dse(const BenchDseArgs& a) {
+    install_exit_at_once_handlers();
     const dse::SweepSpec s = dse::load_sweep(a.sweep);
     const TemporaryDirectory tmp("lmsim-bench-dse");
     dse::ExploreOptions o;
@@ -213,6 +237,9 @@ void run_bench_dse(const BenchDseArgs& a) {
     o.only = dse::Fidelity::Analytic;
     dse::claim_directory(tmp.path, s, false);
     dse::ResultStore store(tmp.path);
+    // A signal finishes the running points and starts no more; the figures are of those done.
+    o.stop = &g_stop_signal;
+    install_stop_handlers();
     const auto t0 = std::chrono::steady_clock::now();
     const dse::ExploreSummary sum = dse::explore(s, store, o);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -225,6 +252,11 @@ void run_bench_dse(const BenchDseArgs& a) {
     fmt::print("  points per minute {:.0f}\n", wall > 0 ? 60.0 * double(sum.evaluated[0]) / wall : 0.0);
     fmt::print("  per point         median {:.2f} ms, 90th percentile {:.2f} ms, max {:.1f} ms (one thread)\n",
                1e3 * at(0.5), 1e3 * at(0.9), 1e3 * at(1.0));
+    if (g_stop_signal) {
+        fmt::print("bench dse: partial: stopped by {} after {} of {} points\n", signal_name(g_stop_signal),
+                   per_point.size(), sum.points);
+        throw Interrupted{g_stop_signal};
+    }
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ json load_baselines(const std::string& path, std::vector<Baseline>* out) {
     json j;
     try {
         j = json::parse(f);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
     }
     if (!j.contains("baselines") || !j["baselines"].is_array())

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "common/error.h"
 #include "golden/float_model.h"
 #include "golden/int_model.h"
@@ -25,6 +26,8 @@ struct GoldenArgs {
 };
 
 void run_golden(const GoldenArgs& a) {
+    // Until decoding starts there is nothing to keep: Ctrl-C / SIGTERM end the command at once.
+    install_exit_at_once_handlers();
     if (a.out.empty()) throw InputError("--out FILE.safetensors|FILE.json is required");
     check_output_path(a.out);
     if (a.tokens < 0) throw InputError("--tokens must be >= 0");
@@ -93,8 +96,26 @@ void run_golden(const GoldenArgs& a) {
         decoder = std::move(im);
     }
     auto t1 = std::chrono::steady_clock::now();
+    // Decoding: a signal stops it at the next layer boundary; the finished tokens are written,
+    // marked partial, and the exit code is 128 + the signal.
+    install_stop_handlers();
+    decoder->set_stop_flag(&g_stop_signal);
     Generation g = generate(*decoder, prompt, a.tokens, teacher.decode_tokens);
     auto t2 = std::chrono::steady_clock::now();
+    if (g.stopped) {
+        const std::string reason = fmt::format("stopped by {} after {} of {} prompt tokens and {} of {} decoded tokens",
+                                               signal_name(g_stop_signal), g.input_ids.size(), prompt.size(),
+                                               g.decode_tokens.size(), a.tokens);
+        meta["partial"] = "true";
+        meta["partial_reason"] = reason;
+        if (g.input_ids.empty()) {
+            fmt::print(stderr, "lmsim: {}; nothing complete, nothing written\n", reason);
+        } else {
+            write_generation(a.out, g, card.vocab_size, meta, dump);
+            fmt::print(stderr, "lmsim: {}; wrote what is complete to {} (marked partial)\n", reason, a.out);
+        }
+        throw Interrupted{g_stop_signal};
+    }
     write_generation(a.out, g, card.vocab_size, meta, dump);
 
     double setup_s = std::chrono::duration<double>(t1 - t0).count();

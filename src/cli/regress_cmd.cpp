@@ -56,7 +56,7 @@ json load_table(const std::string& path) {
     json t;
     try {
         t = json::parse(f);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
     }
     if (!t.contains("points") || !t["points"].is_array())

@@ -61,6 +61,8 @@ void convert_trace_to_vcd(const std::string& trace, const std::string& vcd) {
 }
 
 void run_simulation(const RunArgs& a) {
+    // Until the simulation starts there is nothing to keep: Ctrl-C / SIGTERM end the run at once.
+    install_exit_at_once_handlers();
     if (a.tokens < 1) throw InputError(fmt::format("--tokens {}: expected at least 1", a.tokens));
     if (a.prompt_len < 0) throw InputError(fmt::format("--prompt-len {}: expected 0 or more", a.prompt_len));
     const HardwareConfig hw = load_hardware_config(find_config(a.config), a.sets);
@@ -132,6 +134,10 @@ void run_simulation(const RunArgs& a) {
     if (a.check_protocol && hw.platform.memory.fidelity == "stream")
         throw InputError("--check-protocol: the stream memory model issues no DRAM commands; add --set "
                          "platform.memory.fidelity=command (or tlm)");
+    // Functional mode's quantized model, made before the simulation (the PTQ of a large model
+    // takes minutes: a signal during it ends the run at once, with nothing to keep yet).
+    std::unique_ptr<const QuantizedModel> quantized;
+    if (a.functional) quantized = std::make_unique<const QuantizedModel>(quantize_model(*source, spec));
     // Ctrl-C / SIGTERM stop the run between simulation slices (or between functional tokens);
     // what is complete is written, marked partial, and the exit code is 128 + the signal.
     install_stop_handlers();
@@ -163,7 +169,7 @@ void run_simulation(const RunArgs& a) {
     nlohmann::json functional, functional_wall;
     if (a.functional && !stopped_by) {
         const auto f0 = std::chrono::steady_clock::now();
-        const QuantizedModel qm = quantize_model(*source, spec);
+        const QuantizedModel& qm = *quantized;
         hw::FunctionalDatapath datapath(graph, qm, hw.design);
         IntModel golden(qm);
         // Every token every block streams, against the golden model's value of the same

@@ -25,7 +25,7 @@ nlohmann::json JsonObject::parse_file(const std::string& file) {
     buffer << in.rdbuf();
     try {
         return nlohmann::json::parse(buffer.str());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range (406)
         throw InputError(fmt::format("{}: invalid JSON: {}", file, e.what()));
     }
 }

@@ -23,20 +23,24 @@ Generation generate(Decoder& decoder, const std::vector<int32_t>& prompt, int n_
             throw InputError(fmt::format("token {} is outside the vocabulary [0, {})", t,
                                          decoder.vocab_size()));
     };
+    for (int32_t t : prompt) check(t);
     Generation g;
-    g.input_ids = prompt;
     decoder.reset();
-    for (int32_t t : prompt) {
-        check(t);
-        g.prefill_last_logits = decoder.step(t);
-    }
-    std::vector<float> last = g.prefill_last_logits;
-    for (int i = 0; i < n_tokens; ++i) {
-        int32_t t = forced_tokens.empty() ? argmax(last) : forced_tokens[i];
-        check(t);
-        g.decode_tokens.push_back(t);
-        last = decoder.step(t);
-        g.decode_logits.insert(g.decode_logits.end(), last.begin(), last.end());
+    try {
+        for (int32_t t : prompt) {
+            g.prefill_last_logits = decoder.step(t);
+            g.input_ids.push_back(t);
+        }
+        std::vector<float> last = g.prefill_last_logits;
+        for (int i = 0; i < n_tokens; ++i) {
+            int32_t t = forced_tokens.empty() ? argmax(last) : forced_tokens[i];
+            check(t);
+            last = decoder.step(t);
+            g.decode_tokens.push_back(t);
+            g.decode_logits.insert(g.decode_logits.end(), last.begin(), last.end());
+        }
+    } catch (const DecodeStopped&) {
+        g.stopped = true;
     }
     return g;
 }

@@ -126,6 +126,7 @@ std::vector<float> FloatModel::step(int token) {
                                 w_.embedding.begin() + static_cast<std::size_t>(token + 1) * c.d_model);
     FloatLayerTrace trace;
     for (int l = 0; l < c.n_layer; ++l) {
+        stop_if_asked();
         std::vector<float> u = rms_norm(residual, w_.layers[l].norm, c.norm_eps);
         std::vector<float> out = mixer_step(l, u, on_layer ? &trace : nullptr);
         if (on_layer) {

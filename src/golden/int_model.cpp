@@ -206,6 +206,7 @@ std::vector<float> IntModel::step(int token) {
     std::vector<int32_t> x = embed(token);
     IntLayerTrace trace;
     for (int l = 0; l < m_.card.n_layer; ++l) {
+        stop_if_asked();
         layer_step(l, x, on_layer ? &trace : nullptr);
         if (on_layer) on_layer(l, trace);
     }

@@ -41,6 +41,8 @@ public:
     std::vector<int64_t> read_int(const std::string& name, const std::vector<int64_t>& shape) const;
 
 private:
+    void open_and_validate();
+    void release();
     const TensorInfo& require(const std::string& name, const std::vector<int64_t>& shape) const;
     std::string path_;
     int fd_ = -1;

@@ -45,6 +45,11 @@ void write_generation(const std::string& path, const Generation& g, int vocab,
                                               g.decode_logits.begin() + (i + 1) * vocab));
         j["decode_logits"] = rows;
         j["__metadata__"] = metadata;
+        // A generation stopped by a signal (golden): what is complete, marked as such.
+        if (g.stopped) {
+            j["partial"] = true;
+            if (metadata.count("partial_reason")) j["partial_reason"] = metadata.at("partial_reason");
+        }
         for (const auto& kv : extra) j["dump"][kv.first] = {{"shape", kv.second.shape}, {"values", kv.second.values}};
         write_file_atomically(path, j.dump(1) + "\n");
         return;
@@ -57,6 +62,7 @@ void write_generation(const std::string& path, const Generation& g, int vocab,
     w.add_i32("decode_tokens", {n}, g.decode_tokens);
     w.add_f32("decode_logits", {n, vocab}, g.decode_logits);
     for (const auto& kv : metadata) w.set_metadata(kv.first, kv.second);
+    if (g.stopped) w.set_metadata("partial", "true");
     for (const auto& kv : extra) {
         if (kv.second.as_float)
             w.add_f32(kv.first, kv.second.shape, std::vector<float>(kv.second.values.begin(), kv.second.values.end()));
