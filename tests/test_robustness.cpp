@@ -236,6 +236,28 @@ TEST_CASE("signals: golden and bench stop within a second and keep what is compl
     }
 }
 
+TEST_CASE("absurd sizes are refused up front with the estimate and the limit", "[cli][robustness]") {
+    const std::string dir = fresh_dir("lmsim-absurd");
+    std::filesystem::create_directories(dir);
+    // 10^7 tokens of mamba2-2.7b: hundreds of GB of per-invocation records.
+    Result r = run("run --tokens 10000000 --out " + dir);
+    CHECK(r.code == 2);
+    CHECK(r.output.find("needs about") != std::string::npos);
+    CHECK(r.output.find("the limit is") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir + "/report.json"));
+    // A model of d_model 65536 (the card's largest) for the golden model: terabytes of weights.
+    const std::string card = dir + "/huge.json";
+    std::ofstream(card) << R"({"name":"huge","d_model":65536,"n_layer":64,"d_state":128,"headdim":64,"expand":2,)"
+                        << R"("ngroups":1,"d_conv":4,"vocab_size":50288})";
+    r = run("golden --model " + card + " --prompt 1 --tokens 1 --out " + dir + "/g.json");
+    CHECK(r.code == 2);
+    CHECK(r.output.find("needs about") != std::string::npos);
+    // The time bound: a 65536-wide model over 10^4 tokens is years of simulation.
+    r = run("run --model " + card + " --tokens 10000 --out " + dir);
+    CHECK(r.code == 2);
+    CHECK(r.output.find("days of simulation") != std::string::npos);
+}
+
 TEST_CASE("progress: a line on a terminal, nothing when the output is not one or with --quiet", "[cli][progress]") {
     const std::string out = fresh_dir("lmsim-progress");
     // script(1) gives the run a pseudo-terminal.

@@ -44,6 +44,8 @@ void run_bench_golden(const BenchGoldenArgs& a) {
     if (a.tokens < 1) throw InputError("--tokens must be >= 1");
     auto source = a.model.open();
     const ModelCard& card = source->card();
+    require_model_fits(card, a.precision == "fp32" ? kFloatBytesPerParameter : kQuantizedBytesPerParameter, 1,
+                       fmt::format("bench golden on {} ({} layers)", card.name, card.n_layer));
     auto t0 = std::chrono::steady_clock::now();
     std::unique_ptr<ModelWeights> fw;
     std::unique_ptr<QuantizedModel> qm;

@@ -30,6 +30,19 @@ void require_card_agrees(const ModelCard& given, const ModelCard& used, const st
 void prepare_output_directory(const std::string& dir, const std::vector<std::string>& result_files);
 long peak_rss_bytes();
 
+// Absurd sizes are refused before anything is allocated or simulated (issue "Robustness"): the
+// estimate, the limit and what to change. Memory: at most half this machine's physical memory.
+// Time: at most kMaxEstimatedDays of wall time, estimated from below (a lower bound of the
+// simulated cycles at a simulation speed above any measured one).
+constexpr double kMaxEstimatedDays = 7;
+void require_memory_estimate(double bytes, const std::string& what);
+void require_time_estimate(double seconds, const std::string& what);
+// The model's weights held `bytes_per_parameter` bytes each (kFloatBytesPerParameter: the fp32
+// weights; kQuantizedBytesPerParameter: the golden model's peak, measured 2026-12-02 at 0.99
+// bytes per parameter for mamba2-2.7b w4a4, 2.6 GB), and `tokens` logit vectors of 4 bytes.
+constexpr double kFloatBytesPerParameter = 4, kQuantizedBytesPerParameter = 1;
+void require_model_fits(const ModelCard& card, double bytes_per_parameter, double tokens, const std::string& what);
+
 // Thrown by a command that ran to the end but must exit non-zero (e.g. a design over budget).
 struct CheckFailed {
     int code;

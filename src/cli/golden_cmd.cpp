@@ -33,6 +33,9 @@ void run_golden(const GoldenArgs& a) {
     if (a.tokens < 0) throw InputError("--tokens must be >= 0");
     auto source = a.model.open();
     const ModelCard& card = source->card();
+    require_model_fits(card, a.precision == "fp32" || a.precision == "FP32" ? kFloatBytesPerParameter : kQuantizedBytesPerParameter, double(a.tokens) + 1,
+                       fmt::format("golden on {} ({:.3g} M parameters per layer, {} layers, {} tokens)", card.name,
+                                   card.params_per_layer() / 1e6, card.n_layer, a.tokens));
     if (a.dump_layer >= card.n_layer)
         throw InputError(fmt::format("--dump-layer {}: the model has layers 0 to {}", a.dump_layer, card.n_layer - 1));
 

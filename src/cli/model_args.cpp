@@ -1,3 +1,4 @@
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -97,6 +98,29 @@ void prepare_output_directory(const std::string& dir, const std::vector<std::str
         }
     }
     if (!removed.empty()) std::cerr << fmt::format("lmsim: removed an earlier run's {} from {}\n", removed, dir);
+}
+
+void require_memory_estimate(double bytes, const std::string& what) {
+    const double physical = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    const double limit = physical > 0 ? physical / 2 : 8e9;
+    if (bytes > limit)
+        throw InputError(fmt::format("{}: needs about {:.3g} GB of memory; the limit is {:.3g} GB (half of this machine's "
+                                     "{:.3g} GB); make the run smaller or split it",
+                                     what, bytes / 1e9, limit / 1e9, physical / 1e9));
+}
+
+void require_time_estimate(double seconds, const std::string& what) {
+    const double limit = kMaxEstimatedDays * 86400;
+    if (seconds > limit)
+        throw InputError(fmt::format("{}: would take at least {:.3g} days of simulation; the limit is {:.0f} days; "
+                                     "make the run smaller or split it",
+                                     what, seconds / 86400, kMaxEstimatedDays));
+}
+
+void require_model_fits(const ModelCard& card, double bytes_per_parameter, double tokens, const std::string& what) {
+    const double parameters = double(card.params_per_layer()) * card.n_layer + double(card.vocab_size) * card.d_model *
+                                                                                  (card.tie_embeddings ? 1 : 2);
+    require_memory_estimate(parameters * bytes_per_parameter + tokens * card.vocab_size * 4.0, what);
 }
 
 long peak_rss_bytes() {
