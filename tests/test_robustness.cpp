@@ -270,3 +270,22 @@ TEST_CASE("progress: a line on a terminal, nothing when the output is not one or
     CHECK(pipe.code == 0);
     CHECK(pipe.output.find("ETA") == std::string::npos);
 }
+
+TEST_CASE("progress: golden and bench show a line on a terminal, none through a pipe or with --quiet", "[cli][progress]") {
+    const std::string dir = fresh_dir("lmsim-progress-golden");
+    std::filesystem::create_directories(dir);
+    for (const std::string& args : {"golden --model mamba2-tiny --prompt 1,2 --tokens 50 --out " + dir + "/g.json",
+                                   std::string("bench golden --model mamba2-tiny --tokens 20"),
+                                   std::string("bench run --model mamba2-130m")}) {
+        INFO(args);
+        Result tty = lmsim_test::run_shell("script -qfec '" + std::string(LMSIM_BINARY) + " " + args + "' /dev/null");
+        CHECK(tty.code == 0);
+        CHECK(tty.output.find("ETA") != std::string::npos);
+        Result quiet = lmsim_test::run_shell("script -qfec '" + std::string(LMSIM_BINARY) + " " + args + " --quiet' /dev/null");
+        CHECK(quiet.code == 0);
+        CHECK(quiet.output.find("ETA") == std::string::npos);
+        Result pipe = run(args);
+        CHECK(pipe.code == 0);
+        CHECK(pipe.output.find("ETA") == std::string::npos);
+    }
+}

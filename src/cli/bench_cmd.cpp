@@ -2,7 +2,10 @@
 // test). Figures go to docs/performance.md with the command that produced them.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <thread>
 
@@ -30,7 +33,14 @@ struct BenchGoldenArgs {
     ModelArgs model;
     std::string precision = "w4a4", rotation = "offline";
     int tokens = 3;
+    bool quiet = false;
 };
+
+// A progress line on a terminal (stderr), nothing when it is not one or with --quiet.
+bool progress_wanted(bool quiet) { return !quiet && ::isatty(STDERR_FILENO); }
+void clear_progress(bool shown) {
+    if (shown) std::fprintf(stderr, "\r\033[K");
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -69,8 +79,16 @@ void run_bench_golden(const BenchGoldenArgs& a) {
             auto t = std::chrono::steady_clock::now();
             dec->step(i % card.vocab_size);
             per_token.push_back(seconds_since(t));
+            if (progress_wanted(a.quiet)) {
+                double s = 0;
+                for (double x : per_token) s += x;
+                std::fprintf(stderr, "\r  token %d of %d, %.1f s, ETA %.0f s   ", i + 1, a.tokens, s, s / (i + 1) * (a.tokens - i - 1));
+                std::fflush(stderr);
+            }
         }
+        clear_progress(progress_wanted(a.quiet));
     } catch (const DecodeStopped&) {
+        clear_progress(progress_wanted(a.quiet));
         fmt::print("bench golden: partial: stopped by {} after {} of {} tokens\n", signal_name(g_stop_signal),
                    per_token.size(), a.tokens);
         if (per_token.empty()) throw Interrupted{g_stop_signal};
@@ -97,6 +115,7 @@ struct BenchRunArgs {
     std::vector<std::string> sets;
     std::string model = "mamba2-2.7b";
     int tokens = 1;
+    bool quiet = false;
 };
 
 // Speed of the cycle-level model (issue 5 targets: >= 10 M simulated cycles per wall second on one
@@ -108,11 +127,21 @@ void run_bench_run(const BenchRunArgs& a) {
     hw::SimulationOptions options;
     options.tokens = a.tokens;
     options.stop_signal = &g_stop_signal;  // read only once the stop handlers are installed
+    const auto p0 = std::chrono::steady_clock::now();
+    if (progress_wanted(a.quiet))
+        options.progress = [p0](const hw::SimulationProgress& p) {
+            const double s = seconds_since(p0), done = p.layers > 0 ? double(p.layers_done) / double(p.layers) : 0;
+            std::fprintf(stderr, "\r  layer %lld of %lld, token %d of %d, %.1f M cycles, %.0f s, ETA %s   ",
+                         static_cast<long long>(p.layers_done), static_cast<long long>(p.layers), p.tokens_done, p.tokens,
+                         p.simulated_cycles / 1e6, s, done > 0 ? fmt::format("{:.0f} s", s * (1 - done) / done).c_str() : "?");
+            std::fflush(stderr);
+        };
     const auto t0 = std::chrono::steady_clock::now();
     hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
     const auto t1 = std::chrono::steady_clock::now();
     install_stop_handlers();
     const hw::SimulationResult sim = top.run();
+    clear_progress(progress_wanted(a.quiet));
     const auto t2 = std::chrono::steady_clock::now();
     const double build_s = std::chrono::duration<double>(t1 - t0).count();
     const double sim_s = std::chrono::duration<double>(t2 - t1).count();
@@ -272,12 +301,14 @@ void add_bench_command(CLI::App& app) {
     golden->add_option("--precision", args->precision, "fp32 | w8a8 | w4a4")->capture_default_str();
     golden->add_option("--rotation", args->rotation, "none | offline | offline+online")->capture_default_str();
     golden->add_option("--tokens", args->tokens, "tokens to time")->capture_default_str();
+    golden->add_flag("--quiet", args->quiet, "no progress line on a terminal");
     golden->callback([args] { run_bench_golden(*args); });
     auto rargs = std::make_shared<BenchRunArgs>();
     CLI::App* runb = bench->add_subcommand("run", "speed and memory of the cycle-level model (timing mode)");
     runb->add_option("config", rargs->config, "design config")->capture_default_str();
     runb->add_option("--set", rargs->sets, "override a config value: path=value");
     runb->add_option("--model", rargs->model, "model card")->capture_default_str();
+    runb->add_flag("--quiet", rargs->quiet, "no progress line on a terminal");
     runb->add_option("--tokens", rargs->tokens, "tokens to simulate")->capture_default_str();
     runb->callback([rargs] { run_bench_run(*rargs); });
     auto margs = std::make_shared<BenchMemoryArgs>();

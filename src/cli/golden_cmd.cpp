@@ -2,7 +2,11 @@
 // decoding a prompt token by token; writes the decode vectors.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <functional>
 #include <memory>
 
 #include "cli/commands.h"
@@ -22,7 +26,7 @@ struct GoldenArgs {
     std::string prompt, precision = "w4a4", rotation = "offline", teacher, out;
     int tokens = 8;
     int dump_layer = -1;
-    bool no_reorder = false;
+    bool no_reorder = false, quiet = false;
 };
 
 void run_golden(const GoldenArgs& a) {
@@ -103,7 +107,18 @@ void run_golden(const GoldenArgs& a) {
     // marked partial, and the exit code is 128 + the signal.
     install_stop_handlers();
     decoder->set_stop_flag(&g_stop_signal);
-    Generation g = generate(*decoder, prompt, a.tokens, teacher.decode_tokens);
+    // A progress line on a terminal (tokens done, elapsed, ETA); nothing when stderr is not one
+    // or with --quiet.
+    const bool show_progress = !a.quiet && ::isatty(STDERR_FILENO);
+    const auto progress = [&](int done, int steps) {
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        std::fprintf(stderr, "\r  token %d of %d (prompt %zu), %.1f s, ETA %.0f s   ", done, steps, prompt.size(), s,
+                     s * (steps - done) / std::max(1, done));
+        std::fflush(stderr);
+    };
+    Generation g = generate(*decoder, prompt, a.tokens, teacher.decode_tokens,
+                            show_progress ? std::function<void(int, int)>(progress) : std::function<void(int, int)>());
+    if (show_progress) std::fprintf(stderr, "\r\033[K");
     auto t2 = std::chrono::steady_clock::now();
     if (g.stopped) {
         const std::string reason = fmt::format("stopped by {} after {} of {} prompt tokens and {} of {} decoded tokens",
@@ -155,6 +170,7 @@ void add_golden_command(CLI::App& app) {
     cmd->add_option("--teacher-forcing", args->teacher, "vectors file: feed its decode_tokens (and compare logits)");
     cmd->add_option("--out", args->out, "output FILE.safetensors or FILE.json");
     cmd->add_option("--dump-layer", args->dump_layer, "also write layer L's intermediates (every step)");
+    cmd->add_flag("--quiet", args->quiet, "no progress line on a terminal");
     cmd->callback([args] { run_golden(*args); });
 }
 

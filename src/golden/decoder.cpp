@@ -13,7 +13,8 @@ int argmax(const std::vector<float>& v) {
 }
 
 Generation generate(Decoder& decoder, const std::vector<int32_t>& prompt, int n_tokens,
-                    const std::vector<int32_t>& forced_tokens) {
+                    const std::vector<int32_t>& forced_tokens,
+                    const std::function<void(int, int)>& on_step) {
     if (prompt.empty()) throw InputError("the prompt must hold at least one token");
     if (!forced_tokens.empty() && static_cast<int>(forced_tokens.size()) < n_tokens)
         throw InputError(fmt::format("teacher forcing needs {} tokens, the file gives {}",
@@ -27,9 +28,11 @@ Generation generate(Decoder& decoder, const std::vector<int32_t>& prompt, int n_
     Generation g;
     decoder.reset();
     try {
+        const int steps = static_cast<int>(prompt.size()) + n_tokens;
         for (int32_t t : prompt) {
             g.prefill_last_logits = decoder.step(t);
             g.input_ids.push_back(t);
+            if (on_step) on_step(static_cast<int>(g.input_ids.size()), steps);
         }
         std::vector<float> last = g.prefill_last_logits;
         for (int i = 0; i < n_tokens; ++i) {
@@ -38,6 +41,7 @@ Generation generate(Decoder& decoder, const std::vector<int32_t>& prompt, int n_
             last = decoder.step(t);
             g.decode_tokens.push_back(t);
             g.decode_logits.insert(g.decode_logits.end(), last.begin(), last.end());
+            if (on_step) on_step(static_cast<int>(g.input_ids.size() + g.decode_tokens.size()), steps);
         }
     } catch (const DecodeStopped&) {
         g.stopped = true;

@@ -4,6 +4,7 @@
 #pragma once
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace lmsim {
@@ -46,6 +47,7 @@ int argmax(const std::vector<float>& v);
 // Feeds `prompt`, then n tokens: greedily (token 0 = argmax of the prompt's last logits), or
 // the given `forced_tokens` when not empty (teacher forcing).
 Generation generate(Decoder& decoder, const std::vector<int32_t>& prompt, int n_tokens,
-                    const std::vector<int32_t>& forced_tokens = {});
+                    const std::vector<int32_t>& forced_tokens = {},
+                    const std::function<void(int steps_done, int steps)>& on_step = {});
 
 }  // namespace lmsim

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -140,6 +143,12 @@ VcdSummary write_vcd_from_trace(const std::string& trace_path, const std::string
         VcdReplay replay("vcd_replay", signals, std::move(changes), 1e9 / clock_mhz, file);
         sc_core::sc_start();
         sc_core::sc_close_vcd_trace_file(file);
+    }
+    // As write_file_atomically: the complete file fsync'd, then renamed over the final name.
+    const int fd = ::open((tmp_stem + ".vcd").c_str(), O_RDONLY);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
     }
     std::error_code ec;
     std::filesystem::rename(tmp_stem + ".vcd", vcd_path, ec);
