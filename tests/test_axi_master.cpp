@@ -48,7 +48,7 @@ struct Driver : sc_core::sc_module {
 };
 }  // namespace
 
-TEST_CASE("AXI master: outstanding bursts overlap; read and write channels are independent", "[mem][axi][tlm]") {
+TEST_CASE("AXI master: outstanding bursts overlap, read and write channels are independent", "[mem][axi][tlm]") {
     const DramSpec hbm = dram_preset("HBM2_DRAMSYS");
     DramChannelTarget pc0("pc0", hbm), pc1("pc1", hbm);
     AxiMaster one("one", 32, 64, 1), many("many", 32, 64, 8);

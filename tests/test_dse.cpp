@@ -162,7 +162,7 @@ TEST_CASE("dse sweep: bad sweeps are refused with the file, the path and what wa
     CHECK(error_of(j).find("unknown key") != std::string::npos);
 }
 
-TEST_CASE("dse results: a torn last line is dropped and cut; damage before it is an error", "[dse]") {
+TEST_CASE("dse results: a torn last line is dropped and cut, damage before it is an error", "[dse]") {
     const std::string dir = fresh_dir("lmsim-dse-store");
     lmsim::dse::Record r;
     r.sweep_hash = "s", r.config_hash = "a", r.ok = true, r.feasible = true, r.metrics = {{"decode.tokens_per_s", 1.5}};

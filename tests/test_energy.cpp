@@ -61,7 +61,7 @@ TEST_CASE("energy: the fitted static power solves rate / (static + dynamic x rat
     CHECK_THROWS(lmsim::fit_static_w(0.1, 0, 2.25));
 }
 
-TEST_CASE("energy (regression): the VCK190's static power is the calibration's fit to the paper's W4A4 figure; W8A8 is predicted",
+TEST_CASE("energy (regression): the VCK190's static power is the calibration's fit to the paper's W4A4 figure, W8A8 is predicted",
           "[energy][regression]") {
     const nlohmann::json w4 = run_report("vck190", "w4a4");
     const double dyn4 = w4["energy"]["dynamic_j_per_token"].get<double>();

@@ -25,7 +25,7 @@ TEST_CASE("U280 HBM2: sequential reads over 32 pseudo-channels reach 90-95 % of 
     CHECK(r.gbps < 0.95 * 460);
 }
 
-TEST_CASE("U280 HBM2: one pseudo-channel about 13-14 GB/s; random 32-byte reads far below", "[mem][membench]") {
+TEST_CASE("U280 HBM2: one pseudo-channel about 13-14 GB/s, random 32-byte reads far below", "[mem][membench]") {
     MembenchSpec s;
     MembenchResult seq = run_membench(u280(), s);
     INFO("seq " << seq.gbps);

@@ -19,7 +19,7 @@ std::string file_text(const std::string& path) {
 }
 }  // namespace
 
-TEST_CASE("lmsim run writes report.md, report.html and the tables as CSV; the page renders in headless Chromium", "[report]") {
+TEST_CASE("lmsim run writes report.md, report.html and the tables as CSV, the page renders in headless Chromium", "[report]") {
     const std::string out = (std::filesystem::temp_directory_path() / "lmsim-report").string();
     std::filesystem::remove_all(out);
     Result r = run("run u280 --model mamba2-tiny --tokens 2 --quiet --out " + out);

@@ -161,7 +161,7 @@ std::pair<int, double> interrupt(const std::string& args, const char* sig, doubl
 }
 }  // namespace
 
-TEST_CASE("signals: SIGINT and SIGTERM stop a run within a second; what is complete is written, marked partial", "[cli][signals]") {
+TEST_CASE("signals: SIGINT and SIGTERM stop a run within a second, what is complete is written, marked partial", "[cli][signals]") {
     for (const auto& [sig, code] : {std::pair<const char*, int>{"INT", 130}, std::pair<const char*, int>{"TERM", 143}}) {
         INFO(sig);
         const std::string out = fresh_dir(std::string("lmsim-signal-") + sig);

@@ -303,7 +303,7 @@ TEST_CASE("lmsim bench memory: records the producer's traffic and replays it on 
     CHECK(run("bench memory --layers 0").code == 2);
 }
 
-TEST_CASE("lmsim regress names every count that moved and exits 7; --update records them", "[cli][regress]") {
+TEST_CASE("lmsim regress names every count that moved and exits 7, --update records them", "[cli][regress]") {
     // A copy of the table with one point, one count broken on purpose.
     std::ifstream in(std::string(LMSIM_SOURCE_DIR) + "/traces/regression.json");
     nlohmann::json table = nlohmann::json::parse(in);

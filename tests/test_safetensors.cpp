@@ -160,7 +160,7 @@ TEST_CASE("model cards: the five Mamba2 sizes have the documented dimensions", "
     CHECK_THROWS_WITH(find_model_card("mamba2-99b"), Catch::Contains("unknown model 'mamba2-99b'"));
 }
 
-TEST_CASE("a refused safetensors file releases its descriptor and mapping; a shape larger than the file is refused", "[safetensors]") {
+TEST_CASE("a refused safetensors file releases its descriptor and mapping, a shape larger than the file is refused", "[safetensors]") {
     namespace fs = std::filesystem;
     const auto open_fds = [] {
         std::size_t n = 0;

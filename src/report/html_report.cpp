@@ -179,6 +179,33 @@ std::string report_html(const json& r, const std::string& chart_js) {
     json fifos = json::array();
     for (const FifoRow& f : fifo_rows(r)) fifos.push_back({f.name, f.max_occupancy, f.capacity});
     data["fifos"] = fifos;
+    // Per FIFO, the share of the run's cycles at each occupancy (report.json's occupancy_cycles),
+    // in at most kHistogramBins bins of equal width; the page shows one FIFO at a time, first the
+    // one that came closest to full.
+    constexpr std::size_t kHistogramBins = 48;
+    json histograms = json::object();
+    std::string fullest;
+    double fullest_share = -1;
+    for (const auto& [name, f] : r["fifos"].items()) {
+        if (!f.contains("occupancy_cycles")) continue;
+        const auto counts = f["occupancy_cycles"].get<std::vector<double>>();
+        double total = 0;
+        for (double c : counts) total += c;
+        if (counts.empty() || total <= 0) continue;
+        const std::size_t width = (counts.size() + kHistogramBins - 1) / kHistogramBins;
+        json bins = json::array();
+        for (std::size_t lo = 0; lo < counts.size(); lo += width) {
+            const std::size_t hi = std::min(counts.size(), lo + width);
+            double c = 0;
+            for (std::size_t k = lo; k < hi; ++k) c += counts[k];
+            bins.push_back({width == 1 ? std::to_string(lo) : fmt::format("{}-{}", lo, hi - 1), c / total});
+        }
+        histograms[name] = bins;
+        const double share = num(f, "max_occupancy") / std::max(1.0, num(f, "capacity_with_producer_pipeline"));
+        if (share > fullest_share) fullest_share = share, fullest = name;
+    }
+    data["fifo_histograms"] = histograms;
+    data["fifo_histogram_first"] = fullest;
     // Memory bandwidth per layer: the layer's bytes (the producer moves the same per layer) over
     // its cycles.
     const double layers = std::max<double>(1.0, static_cast<double>(r["per_layer_cycles"].size()));
@@ -214,8 +241,13 @@ std::string report_html(const json& r, const std::string& chart_js) {
                                {"bandwidth", "Memory bandwidth per layer (GB/s, layer average) against the peak"},
                                {"roofline", "Roofline of the MMU (MAC/s against MAC per DRAM byte)"},
                                {"energy", "Energy per token by unit (J)"}};
-    for (const auto& c : charts)
+    for (const auto& c : charts) {
         h += fmt::format("<h2>{}</h2>\n<div class=\"chart\"><canvas id=\"chart-{}\"></canvas></div>\n", c[1], c[0]);
+        if (std::string(c[0]) == "fifos")
+            h += "<h2>FIFO occupancy histogram: share of the run's cycles at each level</h2>\n"
+                 "<p>FIFO <select id=\"fifo-select\"></select></p>\n"
+                 "<div class=\"chart\"><canvas id=\"chart-fifo_histogram\"></canvas></div>\n";
+    }
     h += "<h2>Units</h2>\n<table><tr><th>unit</th><th>busy</th><th>stall in</th><th>stall out</th><th>idle</th><th>timing</th></tr>\n";
     for (const UnitRow& u : unit_rows(r)) {
         const json& uj = r["units"][u.name];
@@ -241,6 +273,18 @@ chart('fifos', {type: 'bar', data: {labels: D.fifos.map(f => f[0]),
   datasets: [{label: 'max held', data: D.fifos.map(f => f[1]), backgroundColor: '#4e79a7'},
              {label: 'capacity', data: D.fifos.map(f => f[2]), backgroundColor: '#bab0ac'}]},
   options: {scales: {y: {type: 'logarithmic'}}}});
+const select = document.getElementById('fifo-select');
+Object.keys(D.fifo_histograms).sort().forEach(n => { const o = document.createElement('option'); o.value = n; o.text = n; select.add(o); });
+select.value = D.fifo_histogram_first;
+const histogram = (name) => ({labels: (D.fifo_histograms[name] || []).map(b => b[0]),
+  datasets: [{label: 'share of cycles (' + name + ')', data: (D.fifo_histograms[name] || []).map(b => b[1]), backgroundColor: '#4e79a7'}]});
+let histogramChart = null;
+if (typeof Chart !== 'undefined') {
+  histogramChart = new Chart(document.getElementById('chart-fifo_histogram'), {type: 'bar', data: histogram(select.value),
+    options: {responsive: true, maintainAspectRatio: false, animation: false,
+              scales: {x: {title: {display: true, text: 'tokens held'}}, y: {title: {display: true, text: 'share of cycles'}}}}});
+  select.addEventListener('change', () => { histogramChart.data = histogram(select.value); histogramChart.update(); });
+}
 chart('bandwidth', {type: 'line', data: {labels: D.bandwidth_gbps.map((_, i) => i),
   datasets: [{label: 'achieved', data: D.bandwidth_gbps, borderColor: '#4e79a7'},
              {label: 'peak', data: D.bandwidth_gbps.map(() => D.peak_gbps), borderColor: '#e15759'}]}});
