@@ -48,15 +48,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 1; i < args.size(); ++i)
         lmsim::fuzz::expect_only_input_errors([&] { lmsim::cli::parse_token_list(args[i], "--prompt"); });
 
-    std::vector<Action> kept;  // outlives the app, whose options point into what the actions own
-    CLI::App app{"lmsim"};
-    app.require_subcommand(1);
-    using namespace lmsim::cli;
-    for (auto add : {add_run_command, add_golden_command, add_quality_command, add_bench_command, add_check_command,
-                     add_membench_command, add_tables_command, add_calibrate_command, add_regress_command,
-                     add_energy_command, add_dse_command, add_vcd_command})
-        add(app);
-    disarm(&app, kept);
+    // One parser for the whole run (building it costs more than a parse); clear() resets what a
+    // parse left. Its actions are disarmed once, and kept alive with it.
+    static std::vector<Action> kept;
+    static CLI::App& app = [] () -> CLI::App& {
+        static CLI::App a{"lmsim"};
+        a.require_subcommand(1);
+        using namespace lmsim::cli;
+        for (auto add : {add_run_command, add_golden_command, add_quality_command, add_bench_command, add_check_command,
+                         add_membench_command, add_tables_command, add_calibrate_command, add_regress_command,
+                         add_energy_command, add_dse_command, add_vcd_command})
+            add(a);
+        disarm(&a, kept);
+        return a;
+    }();
+    app.clear();
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     try {

@@ -2,7 +2,7 @@
 # Installs lmsim's build dependencies from Debian's packages (nothing else is downloaded).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libsystemc-dev catch2 nlohmann-json3-dev libfmt-dev libcli11-dev python3
-          libjs-chart.js chromium libpagmo-dev
+          libjs-chart.js chromium libpagmo-dev clang libfuzzer-14-dev
           slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do

@@ -37,6 +37,16 @@ TEST_CASE("lmsim run writes report.md, report.html and the tables as CSV, the pa
     while (std::getline(layers, line)) ++rows;
     CHECK(rows == static_cast<int>(j["per_layer_cycles"].size()));
     CHECK(file_text(out + "/report.md").find("tokens per second") != std::string::npos);
+    // Bandwidth over time: every byte moved is in exactly one window.
+    const auto& timeline = j["memory"]["bandwidth_timeline"];
+    int64_t timeline_bytes = 0;
+    for (const auto& b : timeline["bytes"]) timeline_bytes += b.get<int64_t>();
+    CHECK(timeline_bytes == j["memory"]["bytes_read"].get<int64_t>() + j["memory"]["bytes_written"].get<int64_t>());
+    CHECK(timeline["bytes"].size() > 1);
+    CHECK(timeline["gbps"].size() == timeline["bytes"].size());
+    // The page has the histogram's FIFO list and the timeline chart.
+    CHECK(file_text(out + "/report.html").find("fifo-select") != std::string::npos);
+    CHECK(file_text(out + "/report.html").find("chart-timeline") != std::string::npos);
     // Self-contained: no external scripts or style sheets.
     const std::string html = file_text(out + "/report.html");
     CHECK(html.find("<script src") == std::string::npos);

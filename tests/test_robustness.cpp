@@ -177,6 +177,13 @@ TEST_CASE("signals: SIGINT and SIGTERM stop a run within a second, what is compl
         CHECK(j["decode"]["token_end_cycles"].size() < 3);
         CHECK(std::filesystem::exists(out + "/report.html"));
     }
+    // With a trace window of layers the stopped run never reached: the trace keeps what ran.
+    const std::string out = fresh_dir("lmsim-signal-trace");
+    const auto [rc, seconds] = interrupt("run --tokens 3 --quiet --trace --trace-window layers:150-160 --out " + out, "INT", 2.0);
+    CHECK(rc == 130);
+    CHECK(seconds < 1.0);
+    CHECK(std::filesystem::exists(out + "/trace.json"));
+    CHECK(std::filesystem::exists(out + "/report.html"));
 }
 
 TEST_CASE("signals: golden and bench stop within a second and keep what is complete or say nothing is", "[cli][signals]") {

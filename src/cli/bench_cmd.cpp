@@ -104,7 +104,7 @@ void run_bench_golden(const BenchGoldenArgs& a) {
                a.precision == "fp32" ? "n/a" : a.rotation);
     fmt::print("  setup (weights{}):  {:.2f} s\n", a.precision == "fp32" ? "" : " + PTQ", setup_s);
     fmt::print("  decode per token:   {:.3f} s steady (mean of tokens 2..{}), best {:.3f} s, first {:.3f} s (one core)\n",
-               steady, a.tokens, best, first);
+               steady, per_token.size(), best, first);
     if (qm) fmt::print("  packed GEMM weights: {:.1f} MB\n", qm->weight_bytes() / 1e6);
     fmt::print("  peak resident memory: {:.2f} GB\n", peak_rss_bytes() / 1e9);
     if (g_stop_signal) throw Interrupted{g_stop_signal};

@@ -126,6 +126,15 @@ void run_golden(const GoldenArgs& a) {
                                                g.decode_tokens.size(), a.tokens);
         meta["partial"] = "true";
         meta["partial_reason"] = reason;
+        // A step abandoned after its --dump-layer layer ran left one row too many: keep the rows
+        // of the finished steps.
+        const int64_t steps = static_cast<int64_t>(g.input_ids.size() + g.decode_tokens.size());
+        for (auto& [name, t] : dump) {
+            if (t.shape.empty() || t.shape[0] <= steps) continue;
+            const std::size_t row = t.values.size() / static_cast<std::size_t>(t.shape[0]);
+            t.shape[0] = steps;
+            t.values.resize(row * static_cast<std::size_t>(steps));
+        }
         if (g.input_ids.empty()) {
             fmt::print(stderr, "lmsim: {}; nothing complete, nothing written\n", reason);
         } else {

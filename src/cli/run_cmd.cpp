@@ -97,16 +97,18 @@ void run_simulation(const RunArgs& a) {
     const int prompt_len = prompt.empty() ? a.prompt_len : static_cast<int>(prompt.size());
     // Absurd sizes are refused before anything runs. Memory: every block keeps an invocation's
     // start and end per layer per token (two 8-byte cycles), the trace every FIFO's level
-    // samples. Time: a lower bound of the cycles (every layer's in_proj and out_proj MACs at the
+    // samples (at most two of 16 bytes per window of a lower bound of the cycles). Time: a lower bound of the cycles (every layer's in_proj and out_proj MACs at the
     // MMU's full rate) at 20 M simulated cycles per second (above every measured speed,
     // docs/performance.md).
     {
-        constexpr double kBlocksUpperBound = 64, kCycleBytes = 8, kFastestCyclesPerSecond = 20e6;
+        constexpr double kCycleBytes = 8, kFastestCyclesPerSecond = 20e6;
+        const hw::DataflowGraph shape = hw::build_lightmamba_graph(card, hw.design);
+        const double blocks = static_cast<double>(shape.blocks.size()), fifos = static_cast<double>(shape.fifos.size());
         const double invocations = (double(prompt_len) + a.tokens) * card.n_layer;
         const double macs_per_layer = double(card.d_in_proj()) * card.d_model + double(card.d_model) * card.d_inner();
         const double cycles = invocations * macs_per_layer / std::max(1, hw.design.mmu.macs());
-        double bytes = invocations * kBlocksUpperBound * 2 * kCycleBytes;
-        if (a.trace || a.vcd) bytes += cycles / std::max<int64_t>(1, a.trace_level_cycles) * kBlocksUpperBound * 2 * 16;
+        double bytes = invocations * blocks * 2 * kCycleBytes;
+        if (a.trace || a.vcd) bytes += cycles / std::max<int64_t>(1, a.trace_level_cycles) * fifos * 2 * 16;
         const std::string what = fmt::format("{} token(s) of {} ({} layers)", prompt_len + a.tokens, card.name, card.n_layer);
         require_memory_estimate(bytes, what);
         if (a.functional) require_model_fits(card, kQuantizedBytesPerParameter, 1, what + ", functional mode");

@@ -299,6 +299,8 @@ SimulationResult Accelerator::run() {
         r.memory.write_bytes += s.write_bytes;
         r.memory.read_bursts += s.read_bursts;
         r.memory.write_bursts += s.write_bursts;
+        if (r.memory.bytes_per_window.size() < s.bytes_per_window.size()) r.memory.bytes_per_window.resize(s.bytes_per_window.size(), 0);
+        for (std::size_t w = 0; w < s.bytes_per_window.size(); ++w) r.memory.bytes_per_window[w] += s.bytes_per_window[w];
         mem::ChannelStats& d = r.memory.dram;
         d.reads += s.dram.reads, d.writes += s.dram.writes, d.activates += s.dram.activates;
         d.precharges += s.dram.precharges, d.refreshes += s.dram.refreshes, d.row_hits += s.dram.row_hits;

@@ -380,6 +380,9 @@ BurstCompletion MemoryPort::burst(uint64_t address, int beats, Cycle issue, bool
     auto cycles = [&](double ns) { return std::max(issue + 1, static_cast<Cycle>(std::ceil(ns / cycle_ns_ - 1e-9))); };
     BurstCompletion c{cycles(first_ns), cycles(last_ns)};
     if (write) c.first = c.last;
+    const std::size_t window = static_cast<std::size_t>(c.last >> MemoryPortStats::kBandwidthWindowShift);
+    if (window >= stats_.bytes_per_window.size()) stats_.bytes_per_window.resize(window + 1, 0);
+    stats_.bytes_per_window[window] += bytes;
     return c;
 }
 

@@ -27,6 +27,10 @@ namespace lmsim::hw {
 
 struct MemoryPortStats {
     int64_t read_bytes = 0, write_bytes = 0, read_bursts = 0, write_bursts = 0;
+    // Bandwidth over time: the bytes of the bursts whose last beat (or write response) falls in
+    // each window of 2^kBandwidthWindowShift accelerator cycles.
+    static constexpr int kBandwidthWindowShift = 12;
+    std::vector<int64_t> bytes_per_window;
     mem::ChannelStats dram;  // summed over channels (command fidelity only)
 };
 
@@ -60,9 +64,10 @@ public:
     void check_protocol();
     long finish_checking();
     // --trace: each DRAM channel's busy spans (ns; adjacent spans of one direction merged) and
-    // refreshes. Command and tlm fidelity: from the first to the last access's data end of each
-    // burst's share on the channel, and every REF the controller issued; stream fidelity: the
-    // closed form's data-bus spans and its refresh every tREFI (stream_level).
+    // refreshes. Command fidelity: from the first to the last access's data end of each burst's
+    // share on the channel, and every REF the controller issued; tlm fidelity: the REFs only (its
+    // channels answer through the sockets; no spans yet); stream fidelity: the closed form's
+    // data-bus spans and its refresh every tREFI (stream_level).
     struct ChannelSpan {
         double begin_ns, end_ns;
         bool write;

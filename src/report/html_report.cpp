@@ -215,6 +215,14 @@ std::string report_html(const json& r, const std::string& chart_js) {
     json bw = json::array();
     for (const auto& c : r["per_layer_cycles"]) bw.push_back(c.get<double>() > 0 ? bytes_per_layer / (c.get<double>() / clock_hz) / 1e9 : 0);
     data["bandwidth_gbps"] = bw;
+    if (r["memory"].contains("bandwidth_timeline")) {
+        const json& t = r["memory"]["bandwidth_timeline"];
+        data["timeline_gbps"] = t["gbps"];
+        data["timeline_window_us"] = num(t, "window_cycles") / clock_hz * 1e6;
+    } else {
+        data["timeline_gbps"] = json::array();
+        data["timeline_window_us"] = 0;
+    }
     data["peak_gbps"] = num(r["memory"], "peak_gbps");
     const Roofline f = roofline(r);
     data["roofline"] = {{"peak_macs", f.peak_macs_per_s}, {"peak_bytes", f.peak_bytes_per_s}, {"intensity", f.intensity},
@@ -239,6 +247,7 @@ std::string report_html(const json& r, const std::string& chart_js) {
                                {"units", "Utilisation per unit: busy / stalled on input / stalled on output / idle (cycles)"},
                                {"fifos", "FIFO occupancy: most tokens held against capacity"},
                                {"bandwidth", "Memory bandwidth per layer (GB/s, layer average) against the peak"},
+                               {"timeline", "Memory bandwidth over time (GB/s per window, bursts by completion) against the peak"},
                                {"roofline", "Roofline of the MMU (MAC/s against MAC per DRAM byte)"},
                                {"energy", "Energy per token by unit (J)"}};
     for (const auto& c : charts) {
@@ -288,6 +297,10 @@ if (typeof Chart !== 'undefined') {
 chart('bandwidth', {type: 'line', data: {labels: D.bandwidth_gbps.map((_, i) => i),
   datasets: [{label: 'achieved', data: D.bandwidth_gbps, borderColor: '#4e79a7'},
              {label: 'peak', data: D.bandwidth_gbps.map(() => D.peak_gbps), borderColor: '#e15759'}]}});
+chart('timeline', {type: 'line', data: {labels: D.timeline_gbps.map((_, i) => (i * D.timeline_window_us).toFixed(1)),
+  datasets: [{label: 'achieved', data: D.timeline_gbps, borderColor: '#4e79a7', pointRadius: 0},
+             {label: 'peak', data: D.timeline_gbps.map(() => D.peak_gbps), borderColor: '#e15759', pointRadius: 0}]},
+  options: {scales: {x: {title: {display: true, text: 'µs'}}, y: {title: {display: true, text: 'GB/s'}}}}});
 const R = D.roofline, xs = [];
 for (let x = Math.max(R.intensity / 100, 1e-3); x <= R.intensity * 100; x *= 2) xs.push(x);
 chart('roofline', {type: 'scatter', data: {datasets: [

@@ -118,6 +118,23 @@ nlohmann::json run_report_json(const RunSummary& run) {
                              {"source", en.source},
                              {"not_covered", en.unknown},
                              {"note", "DRAM only: the FPGA's power is not modelled (no per-module figure is published)"}};
+    {
+        // Bandwidth over time: windows of 2^12 cycles merged by powers of two to at most
+        // kMaxTimelinePoints points (GB/s of each window; every byte moved is in one window).
+        constexpr std::size_t kMaxTimelinePoints = 1024;
+        std::vector<int64_t> w = sim.memory.bytes_per_window;
+        int64_t window_cycles = int64_t{1} << hw::MemoryPortStats::kBandwidthWindowShift;
+        while (w.size() > kMaxTimelinePoints) {
+            std::vector<int64_t> m((w.size() + 1) / 2, 0);
+            for (std::size_t k = 0; k < w.size(); ++k) m[k / 2] += w[k];
+            w = std::move(m);
+            window_cycles *= 2;
+        }
+        json gbps = json::array();
+        for (int64_t b : w) gbps.push_back(double(b) / (double(window_cycles) / clock_hz) / 1e9);
+        j["memory"]["bandwidth_timeline"] = {{"window_cycles", window_cycles}, {"bytes", w}, {"gbps", gbps},
+                                             {"note", "bytes of the bursts completing in each window"}};
+    }
     if (sim.memory_commands_checked >= 0)
         j["memory"]["protocol_check"] = {{"commands_checked", sim.memory_commands_checked}, {"violations", 0},
                                          {"checker", "mem/protocol_checker.h: every JEDEC rule of the preset, bank state, refresh interval"}};

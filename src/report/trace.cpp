@@ -46,6 +46,8 @@ std::pair<hw::Cycle, hw::Cycle> trace_window_cycles(const TraceWindow& w, const 
         begin = begin < 0 ? s : std::min(begin, s);
         end = std::max(end, e);
     }
+    // A run stopped by a signal may not have reached the window's layers: the trace keeps what ran.
+    if (begin < 0 && sim.partial) return {0, sim.total_cycles};
     if (begin < 0)
         throw InputError(fmt::format("--trace-window {}: the run has {} layer invocations (layers 0-{})", w.text,
                                      sim.blocks.empty() ? 0 : sim.blocks.front().counters.invocation_end.size(),
@@ -96,9 +98,10 @@ std::string trace_json(const hw::SimulationResult& sim, double clock_mhz, std::p
     };
     // A span [a, b) cycles clipped to the window; false if outside it.
     const auto clip = [&](hw::Cycle& a, hw::Cycle& b) {
+        const bool point = a == b;  // a zero-length span is kept if it lies inside the window
         a = std::max(a, w0);
         b = std::min(b, w1);
-        return b > a || (b == a && a >= w0 && a < w1);
+        return b > a || (point && a == b && a >= w0 && a < w1);
     };
     const auto span = [&](int pid, int tid, const std::string& name, const char* cat, hw::Cycle a, hw::Cycle b,
                           std::vector<Event>& track, const std::string& extra_args = "") {

@@ -25,7 +25,7 @@ struct TraceWindow {
 // Throws InputError naming --trace-window and the expected forms.
 TraceWindow parse_trace_window(const std::string& text);
 // The window in cycles [begin, end) for this run; throws InputError if a layer window names
-// layers the run does not have.
+// layers the run does not have (a run stopped by a signal keeps what ran: the whole span).
 std::pair<hw::Cycle, hw::Cycle> trace_window_cycles(const TraceWindow& w, const hw::SimulationResult& sim, int layers);
 
 std::string trace_json(const hw::SimulationResult& sim, double clock_mhz, std::pair<hw::Cycle, hw::Cycle> window);
