@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "common/error.h"
@@ -18,9 +20,21 @@ namespace lmsim::fuzz {
 
 // The loaders read files: the input is written to a file of this process's own (in /dev/shm when
 // it exists, so that fuzzing does not wear a disk) with the extension the loader dispatches on.
+// The files (and the config target's directory) are removed when the process ends normally, so
+// that replays in the test suite leave nothing behind.
 inline std::string input_file(const std::string& extension) {
+    struct Created {
+        std::set<std::string> paths;
+        ~Created() {
+            std::error_code ec;
+            for (const std::string& p : paths) std::filesystem::remove_all(p, ec);
+        }
+    };
+    static Created created;
     static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    return dir + "/lmsim-fuzz-" + std::to_string(getpid()) + extension;
+    const std::string path = dir + "/lmsim-fuzz-" + std::to_string(getpid()) + extension;
+    created.paths.insert(path);
+    return path;
 }
 
 inline std::string write_input(const uint8_t* data, size_t size, const std::string& extension) {
