@@ -127,15 +127,7 @@ void run_bench_run(const BenchRunArgs& a) {
     hw::SimulationOptions options;
     options.tokens = a.tokens;
     options.stop_signal = &g_stop_signal;  // read only once the stop handlers are installed
-    const auto p0 = std::chrono::steady_clock::now();
-    if (progress_wanted(a.quiet))
-        options.progress = [p0](const hw::SimulationProgress& p) {
-            const double s = seconds_since(p0), done = p.layers > 0 ? double(p.layers_done) / double(p.layers) : 0;
-            std::fprintf(stderr, "\r  layer %lld of %lld, token %d of %d, %.1f M cycles, %.0f s, ETA %s   ",
-                         static_cast<long long>(p.layers_done), static_cast<long long>(p.layers), p.tokens_done, p.tokens,
-                         p.simulated_cycles / 1e6, s, done > 0 ? fmt::format("{:.0f} s", s * (1 - done) / done).c_str() : "?");
-            std::fflush(stderr);
-        };
+    if (progress_wanted(a.quiet)) options.progress = simulation_progress_line();
     const auto t0 = std::chrono::steady_clock::now();
     hw::Accelerator top("lightmamba", hw::build_lightmamba_graph(card, hw.design), hw.platform, hw.design, options);
     const auto t1 = std::chrono::steady_clock::now();

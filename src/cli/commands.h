@@ -2,13 +2,22 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "model/weights.h"
 
+namespace lmsim::hw {
+struct SimulationProgress;
+}
+
 namespace lmsim::cli {
+
+// The progress line of a simulation (run, bench run) on stderr: layers and tokens done, simulated
+// cycles, elapsed seconds since this call, ETA. The caller installs it only on a terminal.
+std::function<void(const hw::SimulationProgress&)> simulation_progress_line();
 
 // --model NAME [--seed S] | --weights FILE, shared by the commands that need a model.
 struct ModelArgs {

@@ -5,7 +5,11 @@
 #include <fstream>
 #include <iostream>
 
+#include <chrono>
+#include <cstdio>
+
 #include "cli/commands.h"
+#include "hw/accelerator.h"
 #include "common/error.h"
 
 namespace lmsim::cli {
@@ -98,6 +102,18 @@ void prepare_output_directory(const std::string& dir, const std::vector<std::str
         }
     }
     if (!removed.empty()) std::cerr << fmt::format("lmsim: removed an earlier run's {} from {}\n", removed, dir);
+}
+
+std::function<void(const hw::SimulationProgress&)> simulation_progress_line() {
+    const auto t0 = std::chrono::steady_clock::now();
+    return [t0](const hw::SimulationProgress& p) {
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double done = p.layers > 0 ? double(p.layers_done) / double(p.layers) : 0;
+        std::fprintf(stderr, "\r  layer %lld of %lld, token %d of %d, %.1f M cycles, %.0f s, ETA %s   ",
+                     static_cast<long long>(p.layers_done), static_cast<long long>(p.layers), p.tokens_done, p.tokens,
+                     p.simulated_cycles / 1e6, s, done > 0 ? fmt::format("{:.0f} s", s * (1 - done) / done).c_str() : "?");
+        std::fflush(stderr);
+    };
 }
 
 void require_memory_estimate(double bytes, const std::string& what) {

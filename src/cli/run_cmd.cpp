@@ -163,15 +163,7 @@ void run_simulation(const RunArgs& a) {
     options.stop_signal = &g_stop_signal;
     const bool show_progress = !a.quiet && ::isatty(STDERR_FILENO);
     const auto t0 = std::chrono::steady_clock::now();
-    if (show_progress)
-        options.progress = [t0](const hw::SimulationProgress& p) {
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double done = p.layers > 0 ? double(p.layers_done) / double(p.layers) : 0;
-            std::fprintf(stderr, "\r  layer %lld of %lld, token %d of %d, %.1f M cycles, %.0f s, ETA %s   ",
-                         static_cast<long long>(p.layers_done), static_cast<long long>(p.layers), p.tokens_done, p.tokens,
-                         p.simulated_cycles / 1e6, s, done > 0 ? fmt::format("{:.0f} s", s * (1 - done) / done).c_str() : "?");
-            std::fflush(stderr);
-        };
+    if (show_progress) options.progress = simulation_progress_line();
     const hw::DataflowGraph graph = hw::build_lightmamba_graph(card, hw.design);
     hw::Accelerator top("lightmamba", graph, hw.platform, hw.design, options);
     const hw::SimulationResult sim = top.run();
